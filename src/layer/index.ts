@@ -1,0 +1,1 @@
+export type { Layer } from './layer.ts';

@@ -1,0 +1,2 @@
+export type { Entry, EntryType, FileLayout } from './entry.ts';
+export { SquashfsError, type SquashfsErrorCode } from './errors.ts';

@@ -1,0 +1,21 @@
+/**
+ * Runs once before the suite: checks that every tool the tests use is installed, so a
+ * missing install step fails loudly instead of skipping tests.
+ */
+import { execFileSync } from 'node:child_process';
+
+const REQUIRED_TOOLS = ['mksquashfs', 'unsquashfs', 'sqfs2tar'];
+
+export default function setup(): void {
+  const missing = REQUIRED_TOOLS.filter((tool) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    throw new Error(`missing tools for the test suite: ${missing.join(', ')} (run ./dev setup)`);
+  }
+}

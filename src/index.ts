@@ -11,3 +11,4 @@ export * from './layer/index.ts';
 export * from './image/index.ts';
 export * from './destination/index.ts';
 export * from './cray/index.ts';
+export * from './build/index.ts';

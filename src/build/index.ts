@@ -1,0 +1,1 @@
+export { resolveSource, type ResolvedSource, type ResolveSourceOptions } from './resolve-source.ts';

@@ -1,0 +1,15 @@
+/**
+ * One interface over the six SquashFS codecs (one file each beside this one).
+ * Implementations must never return more than `maxOutput` bytes and must throw a
+ * SquashfsError with code `UAI_SQFS_DECOMPRESS` on damaged input or oversized output;
+ * callers check the exact expected length themselves.
+ */
+export type CompressorName = 'gzip' | 'lzma' | 'lzo' | 'xz' | 'lz4' | 'zstd';
+
+export interface Decompressor {
+  readonly name: CompressorName;
+  /** Synchronous: for 8 KiB metadata blocks, where an async hop costs more than the work. */
+  decompressSync(input: Uint8Array, maxOutput: number): Uint8Array;
+  /** Asynchronous and really parallel (libuv pool or workers): for data and fragment blocks. */
+  decompress(input: Uint8Array, maxOutput: number): Promise<Uint8Array>;
+}

@@ -1,1 +1,11 @@
-export {};
+export { type Image, type AssembleOptions, assembleImage } from './image.ts';
+export { type ImageConfigInput, imageConfigDocument, imageConfigBytes } from './config.ts';
+export { type ManifestInput, manifestDocument, manifestBytes, SOURCE_ANNOTATION } from './manifest.ts';
+export { type Descriptor, sha256Digest, describeBytes, digestHex } from './digest.ts';
+export { canonicalJson } from './canonical-json.ts';
+export { type Platform, platformFromElf, parseArch, detectPlatform, ARCH_PROBES } from './elf-arch.ts';
+export { type CreatedInput, type CreatedTime, createdTime, rfc3339 } from './created.ts';
+export { parseEntrypoint, parseCmd, parseKeyValues } from './entrypoint.ts';
+export { type RootfsReader, lookupOrUndefined, readWhole } from './rootfs.ts';
+export { ImageError, type ImageErrorCode } from './errors.ts';
+export * from './media-types.ts';

@@ -1,0 +1,9 @@
+export {
+  compressLayer,
+  checkCompressionLevel,
+  LAYER_MEDIA_TYPES,
+  type LayerCompression,
+  type CompressLayerOptions,
+} from './compressed-layer.ts';
+export { parallelGzip, type ParallelGzipOptions } from './parallel-gzip.ts';
+export { zstdCompress, zstdAvailable, type ZstdOptions } from './zstd-stream.ts';

@@ -1,0 +1,113 @@
+/**
+ * pushBlob's strategy: HEAD first when the digest is known; otherwise stream it once,
+ * hashing as it goes. A failed attempt is retried with a fresh `blob.open()` stream
+ * (never a consumed one). At the commit, BLOB_UPLOAD_INVALID/UNKNOWN leads to a HEAD:
+ * a blob that is there counts as pushed (the Nexus race, a lost 201).
+ */
+import { throwIfAborted } from '../../errors.ts';
+import type { BlobUpload, PushedBlob, RegistryClientOptions } from './client-api.ts';
+import { statBlob } from './blob-exists.ts';
+import { RegistryError } from './errors.ts';
+import { checkDigest, checkRepo } from './reference.ts';
+import { isRetryable, withRetries } from './retry.ts';
+import type { Session } from './session.ts';
+import { HashingStream, cancelUpload, commitUpload, patchChunks, patchStream, startUpload, type UploadContext } from './upload.ts';
+
+export interface PushBlobSettings {
+  chunkSize?: number;
+  onProgress?: RegistryClientOptions['onProgress'];
+  onWarning?: RegistryClientOptions['onWarning'];
+}
+
+export async function pushBlob(
+  session: Session,
+  repo: string,
+  blob: BlobUpload,
+  settings: PushBlobSettings,
+  options: { stream?: AsyncIterable<Uint8Array>; signal?: AbortSignal } = {},
+): Promise<PushedBlob> {
+  checkRepo(repo);
+  const signal = options.signal;
+  throwIfAborted(signal);
+  if (blob.digest !== undefined) {
+    checkDigest(blob.digest);
+    const stat = await statBlob(session, repo, blob.digest, signal);
+    if (stat.exists) {
+      settings.onProgress?.({ digest: blob.digest, bytes: stat.size ?? blob.size ?? 0, ...total(blob) });
+      return { digest: blob.digest, size: stat.size ?? blob.size ?? 0, existed: true };
+    }
+  }
+  const label = `${blob.label ?? 'blob'}${blob.digest === undefined ? '' : ` ${blob.digest}`}`;
+  const ctx: UploadContext = { session, repo, what: label, ...(signal === undefined ? {} : { signal }) };
+  let firstStream = options.stream;
+  return withRetries(
+    async (attempt) => {
+      const source = attempt === 0 && firstStream !== undefined ? firstStream : blob.open(signal);
+      firstStream = undefined;
+      return uploadOnce(ctx, blob, source, settings);
+    },
+    session.retry,
+    {
+      ...(signal === undefined ? {} : { signal }),
+      shouldRetry: isRetryable,
+      onRetry: (err, attempt, delayMs) =>
+        settings.onWarning?.({
+          code: 'UAI_REGISTRY_RETRY',
+          message: `upload of ${label} to ${session.host}/${repo} failed (${(err as Error).message}); retrying in ${delayMs} ms (attempt ${attempt + 2} of ${session.retry.retries + 1})`,
+          details: { repo, attempt: attempt + 1, delayMs, ...(err instanceof RegistryError ? { code: err.code } : {}) },
+        }),
+    },
+  );
+}
+
+function total(blob: BlobUpload): { total?: number } {
+  return blob.size === undefined ? {} : { total: blob.size };
+}
+
+async function uploadOnce(ctx: UploadContext, blob: BlobUpload, source: AsyncIterable<Uint8Array>, settings: PushBlobSettings): Promise<PushedBlob> {
+  const progress = settings.onProgress;
+  const hashing = new HashingStream(
+    source,
+    progress === undefined ? undefined : (bytes) => progress({ ...(blob.digest === undefined ? {} : { digest: blob.digest }), bytes, ...total(blob) }),
+  );
+  let location = await startUpload(ctx);
+  try {
+    location =
+      settings.chunkSize !== undefined && settings.chunkSize > 0
+        ? await patchChunks(ctx, location, hashing, settings.chunkSize)
+        : await patchStream(ctx, location, hashing, blob.size);
+  } catch (err) {
+    if (!isRetryable(err)) await cancelUpload(ctx, location);
+    throw err;
+  }
+  const { digest, size } = hashing.result();
+  if (blob.digest !== undefined && blob.digest !== digest) {
+    await cancelUpload(ctx, location);
+    throw new RegistryError('UAI_REGISTRY_DIGEST_INVALID', `${ctx.what}: the bytes streamed hash to ${digest}, not the expected ${blob.digest}`, {
+      details: { expected: blob.digest, computed: digest, repo: ctx.repo },
+    });
+  }
+  if (blob.size !== undefined && blob.size !== size) {
+    await cancelUpload(ctx, location);
+    throw new RegistryError('UAI_REGISTRY_SIZE_INVALID', `${ctx.what}: ${size} bytes streamed, not the expected ${blob.size}`, {
+      details: { expected: blob.size, computed: size, repo: ctx.repo },
+    });
+  }
+  try {
+    await commitUpload(ctx, location, digest);
+  } catch (err) {
+    if (err instanceof RegistryError && (err.hasRegistryCode('BLOB_UPLOAD_INVALID') || err.hasRegistryCode('BLOB_UPLOAD_UNKNOWN'))) {
+      const stat = await statBlob(ctx.session, ctx.repo, digest, ctx.signal);
+      if (stat.exists) {
+        settings.onWarning?.({
+          code: 'UAI_REGISTRY_UPLOAD_RACE',
+          message: `the registry refused the commit of ${ctx.what} (${err.registryErrors.map((e) => e.code).join(', ')}) but has ${digest}: counted as pushed`,
+          details: { digest, repo: ctx.repo },
+        });
+        return { digest, size: stat.size ?? size, existed: true };
+      }
+    }
+    throw err;
+  }
+  return { digest, size, existed: false };
+}

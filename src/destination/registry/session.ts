@@ -1,0 +1,131 @@
+/**
+ * The request pipeline every protocol step uses: ping once (scheme and challenge),
+ * add the Authorization header (registry host only), re-authenticate once on 401,
+ * retry replayable requests on network errors, 408, 429 and 5xx, and turn unexpected
+ * statuses into RegistryError (the body read for the registry's error codes).
+ */
+import type { Dispatcher } from 'undici';
+import { Authenticator, type Action, type AuthOptions } from './auth.ts';
+import { RegistryError, httpError } from './errors.ts';
+import { readText, send, type HttpResponse, type RequestBody } from './http.ts';
+import { ping } from './ping.ts';
+import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.ts';
+import { header } from './http.ts';
+
+export interface SessionRequest {
+  method: string;
+  /** Absolute, or a path resolved against the registry's base URL. */
+  url: URL | string;
+  headers?: Record<string, string>;
+  /** A Uint8Array can be sent again; a stream cannot (no retry, no re-auth resend). */
+  body?: RequestBody;
+  /** The repository (for the token scope and credential keys). */
+  repo?: string;
+  actions?: readonly Action[];
+  /** Statuses returned to the caller; others become RegistryError. Default [200]. */
+  ok?: readonly number[];
+  /** Short context for messages: `upload of layer sha256:…`. */
+  what?: string;
+  /** Send once, even with a replayable body (the caller has its own recovery). */
+  once?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface SessionOptions {
+  host: string;
+  scheme?: 'http' | 'https';
+  allowPlainHttp: boolean;
+  retry: RetryPolicy;
+  auth: AuthOptions;
+}
+
+export class Session {
+  readonly agent: Dispatcher;
+  readonly auth: Authenticator;
+  readonly retry: RetryPolicy;
+  readonly #options: SessionOptions;
+  #base: Promise<URL> | undefined;
+
+  constructor(agent: Dispatcher, options: SessionOptions) {
+    this.agent = agent;
+    this.#options = options;
+    this.retry = options.retry;
+    this.auth = new Authenticator(options.host, agent, options.auth, options.retry);
+  }
+
+  get host(): string {
+    return this.#options.host;
+  }
+
+  /** The registry's base URL (after one ping; a failed ping is tried again next time). */
+  base(signal?: AbortSignal): Promise<URL> {
+    if (this.#base === undefined) {
+      this.#base = withRetries(
+        () =>
+          ping(this.agent, this.#options.host, {
+            allowPlainHttp: this.#options.allowPlainHttp,
+            ...(this.#options.scheme === undefined ? {} : { scheme: this.#options.scheme }),
+            ...(signal === undefined ? {} : { signal }),
+          }),
+        this.retry,
+        signal === undefined ? {} : { signal },
+      ).then((result) => {
+        this.auth.setChallenge(result.challenge);
+        return result.base;
+      });
+      this.#base.catch(() => (this.#base = undefined));
+    }
+    return this.#base;
+  }
+
+  async resolve(url: URL | string, signal?: AbortSignal): Promise<URL> {
+    if (url instanceof URL) return url;
+    return new URL(url, await this.base(signal));
+  }
+
+  /** Sends `req`, with retries when its body is replayable. */
+  async request(req: SessionRequest): Promise<HttpResponse> {
+    const replayable = req.body === undefined || req.body === null || req.body instanceof Uint8Array;
+    const once = (): Promise<HttpResponse> => this.#requestOnce(req, replayable);
+    if (!replayable || req.once === true) return once();
+    return withRetries(once, this.retry, req.signal === undefined ? {} : { signal: req.signal });
+  }
+
+  async #requestOnce(req: SessionRequest, replayable: boolean): Promise<HttpResponse> {
+    const url = await this.resolve(req.url, req.signal);
+    const actions = req.actions ?? ['pull'];
+    const ok = req.ok ?? [200];
+    let reauthed = false;
+    for (;;) {
+      const headers: Record<string, string> = { ...req.headers };
+      const authorization = await this.auth.headerFor(url, req.repo, actions, req.signal);
+      if (authorization !== undefined) headers['authorization'] = authorization;
+      const res = await send(this.agent, {
+        method: req.method,
+        url,
+        headers,
+        ...(req.body === undefined ? {} : { body: req.body }),
+        ...(req.signal === undefined ? {} : { signal: req.signal }),
+      });
+      if (ok.includes(res.status)) return res;
+      const text = await readText(res);
+      if (res.status === 401 && !reauthed) {
+        reauthed = true;
+        await this.auth.onUnauthorized(res, text, req.repo, authorization !== undefined, req.signal);
+        if (replayable) continue;
+        // A consumed stream cannot be sent again: the caller restarts the whole upload.
+        throw new RegistryError('UAI_REGISTRY_UNAUTHORIZED', `${req.method} ${url.pathname}: authorization expired during a streamed request`, {
+          status: 401,
+          method: req.method,
+          url,
+          retryable: true,
+        });
+      }
+      const retryAfter = parseRetryAfter(header(res, 'retry-after'));
+      throw httpError(res.status, req.method, url, text, {
+        ...(req.what === undefined ? {} : { what: req.what }),
+        ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+      });
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The CLI under test, run as `node src/cli/main.ts …` (Node strips the types), and what it
+ * can do today: the harness asks `--help` which commands exist and each command's usage
+ * line which options it takes, so it runs what exists and reports the rest as "not
+ * available yet".
+ */
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..');
+export const CLI_MAIN = resolve(REPO_ROOT, 'src', 'cli', 'main.ts');
+
+/** argv for `uai-assemble ARGS`, optionally under the V8 CPU profiler. */
+export function uaiArgv(args: readonly string[], options: { cpuProfDir?: string } = {}): [string, string[]] {
+  const node: string[] = [];
+  if (options.cpuProfDir) node.push('--cpu-prof', '--cpu-prof-dir', options.cpuProfDir);
+  return [process.execPath, [...node, CLI_MAIN, ...args]];
+}
+
+function capture(args: string[]): string {
+  try {
+    return execFileSync(process.execPath, [CLI_MAIN, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+}
+
+export interface CliCapabilities {
+  /** Commands whose summary is not a placeholder. */
+  commands: Set<string>;
+  /** Usage line (and help text) per available command. */
+  usage: Map<string, string>;
+  /** Why a command is missing, for the report. */
+  missing(command: string): string | undefined;
+  /** Whether the command's help mentions an option, e.g. `--compression`. */
+  hasOption(command: string, option: string): boolean;
+}
+
+/** Asks the CLI what it can do. Never throws: a broken CLI has no commands. */
+export function probeCli(): CliCapabilities {
+  const help = capture(['--help']);
+  const commands = new Set<string>();
+  const placeholders = new Set<string>();
+  let inCommands = false;
+  for (const line of help.split('\n')) {
+    if (/^commands:/.test(line)) inCommands = true;
+    else if (inCommands) {
+      const m = /^\s{2}(\S+)\s{2,}(.*)$/.exec(line);
+      if (!m) {
+        if (line.trim() === '') inCommands = false;
+        continue;
+      }
+      if (/not (yet )?available/i.test(m[2]!)) placeholders.add(m[1]!);
+      else commands.add(m[1]!);
+    }
+  }
+  const usage = new Map<string, string>();
+  for (const c of commands) usage.set(c, capture([c, '--help']));
+  return {
+    commands,
+    usage,
+    missing(command) {
+      if (commands.has(command)) return undefined;
+      return placeholders.has(command)
+        ? `\`uai-assemble ${command}\` is not available yet (placeholder command)`
+        : `\`uai-assemble ${command}\` is not available yet (not in \`uai-assemble --help\`)`;
+    },
+    hasOption(command, option) {
+      return usage.get(command)?.includes(option) ?? false;
+    },
+  };
+}
+
+/** The version line of a tool (first line of `TOOL --version`), or 'not installed'. */
+export function toolVersion(cmd: string, args: string[] = ['--version']): string {
+  try {
+    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    return out.split('\n').find((l) => l.trim().length > 0)?.trim() ?? '?';
+  } catch (err) {
+    const e = err as { code?: string; stdout?: string; stderr?: string };
+    if (e.code === 'ENOENT') return 'not installed';
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`.split('\n').find((l) => l.trim().length > 0)?.trim() ?? '?';
+  }
+}

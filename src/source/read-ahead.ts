@@ -1,0 +1,256 @@
+/**
+ * A caching, read-ahead wrapper for high-latency sources (HTTP, S3). The image is cut
+ * into aligned windows (default 4 MiB); a read fetches the windows it touches, several
+ * at once (p-limit), and keeps them in a small LRU cache. When reads walk forward (the
+ * next window after the last one), the following `readAhead` windows are fetched in the
+ * background; `prefetch(ranges)` hints do the same for ranges the reader announces.
+ * Windows at the image's end (`tailBytes`: where SquashFS keeps its inode, directory,
+ * fragment, id and xattr tables) are pinned and never evicted. Backend reads that fail
+ * with a transient error (5xx, 429, reset, short body) are retried with backoff.
+ */
+import pLimit from 'p-limit';
+import type { ByteSource, ReadOptions } from './byte-source.ts';
+import { checkRange } from './check-range.ts';
+import { SourceError } from './errors.ts';
+import { throwIfAborted } from '../errors.ts';
+
+export interface ReadAheadOptions {
+  /** Bytes per backend request and cache entry (default 4 MiB). */
+  windowSize?: number;
+  /** Backend requests in flight at once (default 4). */
+  concurrency?: number;
+  /** Windows fetched ahead of a forward-moving reader (default 4; 0 turns read-ahead off). */
+  readAhead?: number;
+  /** Bytes of evictable windows kept (default 64 MiB). */
+  cacheBytes?: number;
+  /** Bytes at the end of the source that stay cached once read (default 8 MiB). */
+  tailBytes?: number;
+  /** Extra attempts for a transient backend failure (default 4). */
+  retries?: number;
+  /** First backoff delay, doubled on each retry (default 250 ms). */
+  retryDelayMs?: number;
+  /** Which failures to retry; default: `details.transient`, short reads and I/O errors. */
+  isTransient?: (err: unknown) => boolean;
+  /** Told about each retry (the CLI may print it as a warning). */
+  onRetry?: (info: { offset: number; length: number; attempt: number; error: unknown }) => void;
+  /** Runs after the inner source is closed (e.g. closing the CSM context that refreshes credentials). */
+  onClose?: () => Promise<void>;
+}
+
+export interface ReadAheadStats {
+  /** `read()` calls. */
+  reads: number;
+  /** Backend `read()` calls, retries included. */
+  backendReads: number;
+  /** Backend bytes fetched. */
+  backendBytes: number;
+  /** Retries after transient failures. */
+  retries: number;
+}
+
+interface Window {
+  promise: Promise<Uint8Array>;
+  bytes: number;
+  pinned: boolean;
+}
+
+export function isTransientSourceError(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: { transient?: unknown } };
+  if (e?.details?.transient === true) return true;
+  if (e?.details?.transient === false) return false;
+  return e?.code === 'UAI_SOURCE_SHORT_READ' || e?.code === 'UAI_SOURCE_IO';
+}
+
+export class ReadAheadSource implements ByteSource {
+  readonly size: number;
+  readonly name: string;
+  readonly stats: ReadAheadStats = { reads: 0, backendReads: 0, backendBytes: 0, retries: 0 };
+  readonly #inner: ByteSource;
+  readonly #window: number;
+  readonly #ahead: number;
+  readonly #cacheBytes: number;
+  readonly #tailStart: number;
+  readonly #retries: number;
+  readonly #delay: number;
+  readonly #isTransient: (err: unknown) => boolean;
+  readonly #onRetry: ReadAheadOptions['onRetry'];
+  readonly #onClose: ReadAheadOptions['onClose'];
+  readonly #limit: ReturnType<typeof pLimit>;
+  readonly #cache = new Map<number, Window>();
+  readonly #abort = new AbortController();
+  #cachedBytes = 0;
+  #lastWindow = -2;
+  #closed = false;
+
+  constructor(inner: ByteSource, options: ReadAheadOptions = {}) {
+    this.#inner = inner;
+    this.size = inner.size;
+    this.name = inner.name;
+    this.#window = positive(options.windowSize, 4 * 1024 * 1024, 'windowSize');
+    this.#ahead = Math.max(0, Math.floor(options.readAhead ?? 4));
+    this.#cacheBytes = Math.max(0, options.cacheBytes ?? 64 * 1024 * 1024);
+    this.#tailStart = Math.max(0, inner.size - Math.max(0, options.tailBytes ?? 8 * 1024 * 1024));
+    this.#retries = Math.max(0, Math.floor(options.retries ?? 4));
+    this.#delay = Math.max(0, options.retryDelayMs ?? 250);
+    this.#isTransient = options.isTransient ?? isTransientSourceError;
+    this.#onRetry = options.onRetry;
+    this.#onClose = options.onClose;
+    this.#limit = pLimit(positive(options.concurrency, 4, 'concurrency'));
+  }
+
+  async read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
+    throwIfAborted(options?.signal);
+    if (this.#closed) throw new SourceError('UAI_SOURCE_CLOSED', `${this.name}: read after close`);
+    checkRange(this, offset, length);
+    this.stats.reads++;
+    if (length === 0) return new Uint8Array(0);
+    const first = Math.floor(offset / this.#window);
+    const last = Math.floor((offset + length - 1) / this.#window);
+    const parts: Promise<Uint8Array>[] = [];
+    for (let i = first; i <= last; i++) parts.push(this.#get(i));
+    if (this.#ahead > 0 && (first === this.#lastWindow || first === this.#lastWindow + 1)) {
+      const lastIndex = Math.floor((this.size - 1) / this.#window);
+      for (let i = last + 1; i <= Math.min(last + this.#ahead, lastIndex); i++) this.#background(i);
+    }
+    this.#lastWindow = last;
+    const windows = await raceAbort(Promise.all(parts), options?.signal);
+    if (first === last) {
+      const start = offset - first * this.#window;
+      return windows[0]!.subarray(start, start + length);
+    }
+    const out = new Uint8Array(length);
+    let done = 0;
+    for (let k = 0; k < windows.length; k++) {
+      const base = (first + k) * this.#window;
+      const from = Math.max(offset, base) - base;
+      const to = Math.min(offset + length, base + this.#window) - base;
+      out.set(windows[k]!.subarray(from, to), done);
+      done += to - from;
+    }
+    return out;
+  }
+
+  prefetch(ranges: ReadonlyArray<{ offset: number; length: number }>): void {
+    if (this.#closed) return;
+    let budget = Math.max(this.#window, Math.floor(this.#cacheBytes / 2));
+    for (const r of ranges) {
+      if (r.length <= 0 || r.offset < 0 || r.offset >= this.size) continue;
+      const first = Math.floor(r.offset / this.#window);
+      const last = Math.floor((Math.min(this.size, r.offset + r.length) - 1) / this.#window);
+      for (let i = first; i <= last; i++) {
+        if (budget <= 0) return;
+        if (!this.#cache.has(i)) budget -= this.#window;
+        this.#background(i);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort(new SourceError('UAI_SOURCE_CLOSED', `${this.name}: closed`));
+    this.#limit.clearQueue();
+    this.#cache.clear();
+    try {
+      await this.#inner.close();
+    } finally {
+      await this.#onClose?.();
+    }
+  }
+
+  /** Starts fetching a window nobody waits for yet; a failure just drops it from the cache. */
+  #background(index: number): void {
+    this.#get(index).catch(() => {});
+  }
+
+  #get(index: number): Promise<Uint8Array> {
+    const hit = this.#cache.get(index);
+    if (hit) {
+      this.#cache.delete(index);
+      this.#cache.set(index, hit);
+      return hit.promise;
+    }
+    const start = index * this.#window;
+    const length = Math.min(this.#window, this.size - start);
+    const pinned = start + length > this.#tailStart;
+    const entry: Window = { promise: this.#limit(() => this.#fetch(start, length)), bytes: length, pinned };
+    this.#cache.set(index, entry);
+    if (!pinned) this.#cachedBytes += length;
+    entry.promise.catch(() => {
+      if (this.#cache.get(index) === entry) this.#drop(index, entry);
+    });
+    this.#evict();
+    return entry.promise;
+  }
+
+  #drop(index: number, entry: Window): void {
+    this.#cache.delete(index);
+    if (!entry.pinned) this.#cachedBytes -= entry.bytes;
+  }
+
+  #evict(): void {
+    for (const [index, entry] of this.#cache) {
+      if (this.#cachedBytes <= this.#cacheBytes) return;
+      if (!entry.pinned) this.#drop(index, entry);
+    }
+  }
+
+  async #fetch(offset: number, length: number): Promise<Uint8Array> {
+    const signal = this.#abort.signal;
+    for (let attempt = 0; ; attempt++) {
+      throwIfAborted(signal);
+      this.stats.backendReads++;
+      try {
+        const bytes = await this.#inner.read(offset, length, { signal });
+        this.stats.backendBytes += bytes.length;
+        return bytes;
+      } catch (err) {
+        if (signal.aborted || attempt >= this.#retries || !this.#isTransient(err)) throw err;
+        this.stats.retries++;
+        this.#onRetry?.({ offset, length, attempt: attempt + 1, error: err });
+        await sleep(this.#delay * 2 ** attempt * (0.5 + Math.random() / 2), signal);
+      }
+    }
+  }
+}
+
+function positive(value: number | undefined, fallback: number, what: string): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`ReadAheadSource: ${what} must be a positive integer, not ${v}`);
+  return v;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Waits for a shared fetch, but lets one reader give up without cancelling it for others. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  throwIfAborted(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new SourceError('UAI_SOURCE_IO', 'aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

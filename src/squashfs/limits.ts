@@ -1,0 +1,44 @@
+/**
+ * Hard limits that keep a hostile image from costing unbounded time or memory.
+ * Every limit can be raised (or lowered) per `SquashfsImage.open` call.
+ */
+export interface Limits {
+  /** Most entries one walk may yield (default 5,000,000). */
+  maxEntries: number;
+  /**
+   * Most file bytes one walk may declare, counting each hard-linked inode once
+   * (default: 64 × the image size + 1 GiB). Catches overlapping-data bombs before any
+   * data is read.
+   */
+  maxOutputBytes: number;
+  /** Longest symlink target in bytes (default 65535, like unsquashfs). */
+  maxSymlinkTarget: number;
+  /** Deepest directory nesting (default 4096). */
+  maxDepth: number;
+  /** Most symlinks `lookup` follows for one path (default 40, like Linux). */
+  maxLinkFollows: number;
+  /** Decompressed fragment blocks kept in the LRU cache (default 8). */
+  fragmentCacheBlocks: number;
+}
+
+const GiB = 1024 * 1024 * 1024;
+
+/** The defaults for an image of `imageBytes` bytes, overridden by `partial`. */
+export function resolveLimits(imageBytes: number, partial: Partial<Limits> = {}): Limits {
+  const limits: Limits = {
+    maxEntries: 5_000_000,
+    maxOutputBytes: Math.min(Number.MAX_SAFE_INTEGER, 64 * imageBytes + GiB),
+    maxSymlinkTarget: 65535,
+    maxDepth: 4096,
+    maxLinkFollows: 40,
+    fragmentCacheBlocks: 8,
+  };
+  for (const [key, value] of Object.entries(partial) as Array<[keyof Limits, number | undefined]>) {
+    if (value === undefined) continue;
+    if (!(key in limits)) throw new TypeError(`unknown SquashFS limit '${key}'`);
+    if (typeof value !== 'number' || !(value >= 0)) throw new TypeError(`SquashFS limit '${key}' must be a number ≥ 0`);
+    limits[key] = value;
+  }
+  if (limits.fragmentCacheBlocks < 1) limits.fragmentCacheBlocks = 1;
+  return limits;
+}

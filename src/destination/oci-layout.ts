@@ -38,6 +38,7 @@ export class OciLayoutDestination implements Destination {
   readonly description: string;
   readonly #dir: string;
   #createdDir = false;
+  #committed = false;
   readonly #temps = new Set<string>();
   readonly #addedBlobs = new Set<string>();
   readonly #layers: Layer[] = [];
@@ -187,6 +188,7 @@ export class OciLayoutDestination implements Destination {
     }
     this.#temps.delete(temp);
     this.#addedBlobs.clear(); // now referenced: kept
+    this.#committed = true;
     const layer = this.#layers[0]!;
     return {
       destination: this.ref.raw,
@@ -200,6 +202,7 @@ export class OciLayoutDestination implements Destination {
   }
 
   async abort(): Promise<void> {
+    if (this.#committed) return;
     for (const p of this.#temps) await rm(p, { force: true }).catch(() => undefined);
     this.#temps.clear();
     for (const p of this.#addedBlobs) await rm(p, { force: true }).catch(() => undefined);

@@ -1,0 +1,279 @@
+/**
+ * `build(options)`: the library's one call from a SquashFS to published images.
+ *
+ *   resolve SOURCE → open the reader → decide arch, created, entrypoint; check the UAI
+ *   profile's /usr/bin/uai-ssh.sh (fail here, before anything is published) → open every
+ *   DEST and check access → stream the layer once per compression, teed to the
+ *   destinations → config and manifest per destination → tag.
+ */
+import type { Destination, DestinationResult } from '../destination/destination.ts';
+import type { RegistryClientFactory } from '../destination/docker.ts';
+import { openDestination } from '../destination/open-destination.ts';
+import type { RegistryClientOptions } from '../destination/registry/client-api.ts';
+import { parseDestination } from '../destination/transport.ts';
+import { UaiError, type WarningHandler } from '../errors.ts';
+import { createdTime } from '../image/created.ts';
+import { detectPlatform, parseArch, type Platform } from '../image/elf-arch.ts';
+import { parseCmd, parseEntrypoint, parseKeyValues } from '../image/entrypoint.ts';
+import { ImageError } from '../image/errors.ts';
+import { assembleImage, type Image } from '../image/image.ts';
+import { SOURCE_ANNOTATION } from '../image/manifest.ts';
+import type { ImageFormat } from '../image/media-types.ts';
+import { lookupOrUndefined } from '../image/rootfs.ts';
+import { checkCompressionLevel, compressLayer, type LayerCompression } from '../layer/compression/compressed-layer.ts';
+import type { Injection } from '../layer/inject.ts';
+import type { Layer } from '../layer/layer.ts';
+import { createSquashfsLayer } from '../layer/squashfs-layer.ts';
+import type { ByteSource } from '../source/byte-source.ts';
+import { openSquashfs, type BuildImage } from './open-image.ts';
+import { publish, type BuildProgress } from './publish.ts';
+import { resolveSource, type ResolveSourceOptions } from './resolve-source.ts';
+import { fetchUaiSsh, UAI_SSH_PATH } from './uai-ssh-from.ts';
+
+export const UAI_ENTRYPOINT: readonly string[] = ['/usr/bin/uai-ssh.sh'];
+
+export interface BuildOptions {
+  /** A SOURCE string (path, s3://, https://, bos:, ims:) or an open ByteSource. */
+  source: string | ByteSource;
+  /** DEST strings: docker://HOST/REPO[:TAG], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG]. */
+  destinations: readonly string[];
+  /** `uai` (default): entrypoint /usr/bin/uai-ssh.sh, default excludes, uai-ssh.sh required. `plain`: none of it. */
+  profile?: 'uai' | 'plain';
+  /** JSON array string or array = exec form; other string = `/bin/sh -c STRING` (podman import --change). */
+  entrypoint?: string | readonly string[];
+  cmd?: string | readonly string[];
+  /** `KEY=VALUE`. */
+  env?: readonly string[];
+  /** `KEY=VALUE` strings or a record. */
+  labels?: readonly string[] | Readonly<Record<string, string>>;
+  workdir?: string;
+  user?: string;
+  /** `amd64`, `arm64`, `arm64/v8`… (default: from /bin/sh's ELF header). */
+  arch?: string;
+  /** Layer compression for registry and OCI destinations (default none: `…layer.v1.tar`). */
+  compression?: LayerCompression;
+  compressionLevel?: number;
+  /** Registry manifest format (default oci; docker = v2 schema2 with a gzip layer). */
+  format?: ImageFormat;
+  exclude?: readonly string[];
+  /** Default: true for the uai profile, false for plain. */
+  defaultExcludes?: boolean;
+  add?: readonly Injection[];
+  allowWhiteoutNames?: boolean;
+  /** `docker://REF` of an image to take /usr/bin/uai-ssh.sh from. */
+  uaiSshFrom?: string;
+  creds?: { username: string; password: string };
+  authfile?: string;
+  tlsVerify?: boolean;
+  certDir?: string;
+  caFile?: string;
+  chunkSize?: number;
+  /** Extra options for resolving SOURCE (CSM context, …). */
+  resolve?: ResolveSourceOptions;
+  /** Environment for SOURCE_DATE_EPOCH and credential lookups (default process.env). */
+  environment?: NodeJS.ProcessEnv;
+  /** Base for relative destination paths (default process.cwd()). */
+  cwd?: string;
+  signal?: AbortSignal;
+  onProgress?: (event: BuildProgress) => void;
+  onWarning?: WarningHandler;
+  /** For tests: how registry clients are made. */
+  clientFactory?: RegistryClientFactory;
+}
+
+export interface BuildResult {
+  manifestDigest: string;
+  configDigest: string;
+  layer: { digest: string; diffId: string; size: number; mediaType: string };
+  architecture: string;
+  variant?: string;
+  created: string;
+  /** One per destination: `HOST/REPO@sha256:…`, `oci:DIR:TAG`, … */
+  references: string[];
+  destinations: DestinationResult[];
+  timings: { resolveMs: number; checkMs: number; publishMs: number; totalMs: number };
+}
+
+function invalid(message: string, field: string): ImageError {
+  return new ImageError('UAI_IMAGE_INVALID_OPTION', message, { details: { field } });
+}
+
+function labelsRecord(labels: BuildOptions['labels']): Record<string, string> {
+  if (labels === undefined) return {};
+  if (Array.isArray(labels)) return Object.fromEntries(parseKeyValues(labels as readonly string[], 'label'));
+  return { ...(labels as Record<string, string>) };
+}
+
+function isUaiSshDest(dest: string): boolean {
+  return dest.replace(/^\.?\/+/, '').replace(/\/+/g, '/') === UAI_SSH_PATH;
+}
+
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const t0 = performance.now();
+  const signal = options.signal;
+  const profile = options.profile ?? 'uai';
+  if (profile !== 'uai' && profile !== 'plain') throw invalid(`profile ${JSON.stringify(profile)} is not uai or plain`, 'profile');
+  const compression = options.compression ?? 'none';
+  if (!['none', 'gzip', 'zstd'].includes(compression)) throw invalid(`compression ${JSON.stringify(compression)} is not none, gzip or zstd`, 'compression');
+  checkCompressionLevel(compression, options.compressionLevel);
+  const format = options.format ?? 'oci';
+  if (format !== 'oci' && format !== 'docker') throw invalid(`format ${JSON.stringify(format)} is not oci or docker`, 'format');
+  if (options.destinations.length === 0) throw invalid('no destination given', 'destinations');
+  const refs = options.destinations.map((d) => parseDestination(d));
+  const env = options.env ? [...options.env] : [];
+  parseKeyValues(env, 'env');
+  const labels = labelsRecord(options.labels);
+  const platformOverride = options.arch ? parseArch(options.arch) : undefined;
+  const environment = options.environment ?? process.env;
+  const registry: RegistryClientOptions = {
+    env: environment,
+    ...(options.creds ? { creds: options.creds } : {}),
+    ...(options.authfile ? { authfile: options.authfile } : {}),
+    ...(options.tlsVerify !== undefined ? { tlsVerify: options.tlsVerify } : {}),
+    ...(options.certDir ? { certDir: options.certDir } : {}),
+    ...(options.caFile ? { caFile: options.caFile } : {}),
+    ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  };
+
+  options.onProgress?.({ phase: 'resolve' });
+  let source: ByteSource;
+  let origin: string;
+  let declaredArch: string | undefined;
+  const ownSource = typeof options.source === 'string';
+  if (typeof options.source === 'string') {
+    const resolved = await resolveSource(options.source, { env: environment, ...options.resolve, ...(signal ? { signal } : {}) });
+    ({ source, origin, declaredArch } = resolved);
+  } else {
+    source = options.source;
+    origin = source.name;
+  }
+  let image: BuildImage | undefined;
+  try {
+    image = await openSquashfs(source, signal ? { signal } : {});
+    const t1 = performance.now();
+    options.onProgress?.({ phase: 'check' });
+
+    // Everything that can fail for a reason in the rootfs or the options fails here, before publishing.
+    let platform: Platform;
+    if (platformOverride) platform = platformOverride;
+    else {
+      platform = await detectPlatform(image, signal ? { signal } : {});
+      if (declaredArch && declaredArch !== platform.architecture) {
+        options.onWarning?.({
+          code: 'UAI_IMAGE_ARCH_MISMATCH',
+          message: `${origin} declares architecture ${declaredArch}, but /bin/sh is ${platform.architecture}; using ${platform.architecture}`,
+          details: { declared: declaredArch, detected: platform.architecture },
+        });
+      }
+    }
+    const add = [...(options.add ?? [])];
+    if (options.uaiSshFrom) {
+      add.push(await fetchUaiSsh(options.uaiSshFrom, { registry, architecture: platform.architecture, ...(signal ? { signal } : {}) }));
+    }
+    if (profile === 'uai' && !add.some((a) => isUaiSshDest(a.dest))) {
+      const entry = await lookupOrUndefined(image, `/${UAI_SSH_PATH}`, signal);
+      if (!entry || entry.type !== 'file') {
+        throw new ImageError(
+          'UAI_IMAGE_NO_UAI_SSH',
+          `${origin}: /${UAI_SSH_PATH} is not in the image (the UAI entrypoint that starts sshd). ` +
+            `Add it with --add FILE:/${UAI_SSH_PATH}, or take it from a stock UAI image with --uai-ssh-from docker://REGISTRY/REPO:TAG ` +
+            `(or use --profile plain for a non-UAI image)`,
+          { details: { path: `/${UAI_SSH_PATH}`, source: origin } },
+        );
+      }
+      if ((entry.mode & 0o111) === 0) {
+        options.onWarning?.({
+          code: 'UAI_IMAGE_UAI_SSH_NOT_EXECUTABLE',
+          message: `/${UAI_SSH_PATH} in ${origin} has mode ${entry.mode.toString(8)}: UAS cannot run it as the entrypoint`,
+        });
+      }
+    }
+    const created = createdTime({ env: environment, mkfsTime: image.superblock.mkfsTime });
+    const entrypoint =
+      options.entrypoint !== undefined ? parseEntrypoint(options.entrypoint) : profile === 'uai' ? [...UAI_ENTRYPOINT] : undefined;
+    const cmd = options.cmd !== undefined ? parseCmd(options.cmd) : undefined;
+
+    const inner = createSquashfsLayer(image, {
+      exclude: options.exclude ?? [],
+      defaultExcludes: options.defaultExcludes ?? profile === 'uai',
+      add,
+      allowWhiteoutNames: options.allowWhiteoutNames ?? false,
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    const variants = new Map<LayerCompression, Layer>();
+    const layerVariant = (c: LayerCompression): Layer => {
+      let layer = variants.get(c);
+      if (!layer) {
+        const level = c === compression ? options.compressionLevel : undefined;
+        layer = compressLayer(inner, { compression: c, ...(level !== undefined ? { level } : {}) });
+        variants.set(c, layer);
+      }
+      return layer;
+    };
+    const assemble = (fmt: ImageFormat, layers: readonly Layer[]): Image =>
+      assembleImage({
+        format: fmt,
+        layers,
+        config: {
+          architecture: platform.architecture,
+          ...(platform.variant ? { variant: platform.variant } : {}),
+          os: 'linux',
+          created: created.rfc3339,
+          ...(entrypoint ? { entrypoint } : {}),
+          ...(cmd ? { cmd } : {}),
+          env,
+          ...(options.workdir ? { workingDir: options.workdir } : {}),
+          ...(options.user ? { user: options.user } : {}),
+          labels,
+          createdBy: 'uai-assembler build',
+          comment: `rootfs from ${origin}`,
+        },
+        annotations: { 'org.opencontainers.image.created': created.rfc3339, [SOURCE_ANNOTATION]: origin },
+      });
+
+    const destinations: Destination[] = refs.map((ref) =>
+      openDestination(ref, {
+        format,
+        registry,
+        mtime: created.seconds,
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+        ...(options.clientFactory ? { clientFactory: options.clientFactory } : {}),
+        ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      }),
+    );
+    const t2 = performance.now();
+    const results = await publish({
+      destinations,
+      compression,
+      layerVariant,
+      assemble,
+      ...(signal ? { signal } : {}),
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const t3 = performance.now();
+    options.onProgress?.({ phase: 'done' });
+    const main = results.find((r) => r.transport === 'docker') ?? results.find((r) => r.transport !== 'docker-archive') ?? results[0]!;
+    return {
+      manifestDigest: main.manifestDigest,
+      configDigest: main.configDigest,
+      layer: main.layer,
+      architecture: platform.architecture,
+      ...(platform.variant ? { variant: platform.variant } : {}),
+      created: created.rfc3339,
+      references: results.map((r) => r.reference),
+      destinations: results,
+      timings: { resolveMs: Math.round(t1 - t0), checkMs: Math.round(t2 - t1), publishMs: Math.round(t3 - t2), totalMs: Math.round(t3 - t0) },
+    };
+  } catch (err) {
+    if (signal?.aborted && !(err instanceof UaiError && err.code === 'UAI_ABORTED')) {
+      throw signal.reason instanceof Error ? signal.reason : err;
+    }
+    throw err;
+  } finally {
+    await image?.close?.().catch(() => undefined);
+    if (ownSource) await source.close().catch(() => undefined);
+  }
+}

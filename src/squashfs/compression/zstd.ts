@@ -1,0 +1,66 @@
+/**
+ * zstd in SquashFS is one zstd frame per block (`ZSTD_compressCCtx`). node:zlib has a
+ * zstd decoder since Node 22.15 / 23.8; `maxOutputLength` bounds the output and the async
+ * call runs in the libuv threadpool. node:zlib returns short output for a truncated
+ * frame without an error, so the caller's exact-length check is what catches that.
+ */
+import * as zlib from 'node:zlib';
+import type { Decompressor } from './decompressor.ts';
+import { checkMaxOutput, checkOutput, decompressError } from './fail.ts';
+
+type ZstdSync = (input: Uint8Array, options: zlib.ZlibOptions) => Buffer;
+type ZstdAsync = (input: Uint8Array, options: zlib.ZlibOptions, cb: (err: Error | null, out: Buffer) => void) => void;
+
+// Looked up at run time so that an older Node fails with a clear error, not at import.
+const zstdSync = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
+const zstdAsync = (zlib as unknown as { zstdDecompress?: ZstdAsync }).zstdDecompress;
+
+function zstdOptions(maxOutput: number): zlib.ZlibOptions {
+  return { chunkSize: Math.max(64, maxOutput), maxOutputLength: maxOutput };
+}
+
+function frameCheck(input: Uint8Array): void {
+  // A frame starts with the magic 28 B5 2F FD; anything else (a skippable frame, a
+  // damaged header) is not what mksquashfs writes.
+  if (input.length < 4 || input[0] !== 0x28 || input[1] !== 0xb5 || input[2] !== 0x2f || input[3] !== 0xfd) {
+    throw decompressError('zstd', 'block does not start with the zstd frame magic 28 b5 2f fd');
+  }
+}
+
+export function createZstdDecompressor(): Decompressor {
+  if (!zstdSync || !zstdAsync) {
+    throw decompressError('zstd', `this Node (${process.version}) has no zstd in node:zlib; use Node >= 22.15`);
+  }
+  const sync = zstdSync;
+  const async = zstdAsync;
+  return {
+    name: 'zstd',
+    decompressSync(input, maxOutput) {
+      checkMaxOutput('zstd', maxOutput);
+      frameCheck(input);
+      let out: Uint8Array;
+      try {
+        out = sync(input, zstdOptions(maxOutput));
+      } catch (err) {
+        throw decompressError('zstd', 'damaged zstd frame or output over the limit', err);
+      }
+      return checkOutput('zstd', out, maxOutput);
+    },
+    async decompress(input, maxOutput) {
+      checkMaxOutput('zstd', maxOutput);
+      frameCheck(input);
+      return await new Promise((resolve, reject) => {
+        async(input, zstdOptions(maxOutput), (err, out) => {
+          if (err) reject(decompressError('zstd', 'damaged zstd frame or output over the limit', err));
+          else {
+            try {
+              resolve(checkOutput('zstd', out, maxOutput));
+            } catch (e) {
+              reject(e);
+            }
+          }
+        });
+      });
+    },
+  };
+}

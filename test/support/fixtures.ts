@@ -1,0 +1,279 @@
+/**
+ * Test helpers for SquashFS fixtures: where the committed images are, their MANIFEST,
+ * the large images built on demand into fixtures/build/ (gitignored, cached between
+ * runs), a tiny independent parser that pulls raw blocks out of an image (to test the
+ * codecs without the reader), and a parser for `unsquashfs -lln` (the metadata
+ * reference the reader is checked against).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const FIXTURES_DIR = join(ROOT, 'fixtures');
+export const IMAGES_DIR = join(FIXTURES_DIR, 'images');
+export const BUILD_DIR = join(FIXTURES_DIR, 'build');
+
+export interface FixtureInfo {
+  /** File name under fixtures/images/, e.g. `tree-gzip-128k.sqfs`. */
+  name: string;
+  compressor: string;
+  /** The mksquashfs options used, as one string. */
+  options: string;
+  sha256: string;
+  path: string;
+}
+
+/** Every committed image, from fixtures/images/MANIFEST (tab-separated: name compressor sha256 options). */
+export function fixtures(): FixtureInfo[] {
+  const text = readFileSync(join(IMAGES_DIR, 'MANIFEST'), 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((line) => {
+      const [name, compressor, sha256, options] = line.split('\t');
+      return { name: name!, compressor: compressor!, sha256: sha256!, options: options ?? '', path: join(IMAGES_DIR, name!) };
+    });
+}
+
+export function fixturePath(name: string): string {
+  return join(IMAGES_DIR, name);
+}
+
+export type LargeFixtureName = 'sparse-5g' | 'many-entries';
+
+/**
+ * Builds (once, then cached) a large fixture with `fixtures/build.sh large <name>` and
+ * returns its path. The script writes to a temporary name and renames, so an interrupted
+ * build is never mistaken for a finished one.
+ */
+export function largeFixture(name: LargeFixtureName): string {
+  const path = join(BUILD_DIR, `${name}.sqfs`);
+  if (!existsSync(path)) {
+    mkdirSync(BUILD_DIR, { recursive: true });
+    const r = spawnSync('bash', [join(FIXTURES_DIR, 'build.sh'), 'large', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    if (r.status !== 0) throw new Error(`fixtures/build.sh large ${name} failed: ${r.stderr}`);
+    if (!existsSync(path)) throw new Error(`fixtures/build.sh large ${name} did not write ${path}`);
+  }
+  return path;
+}
+
+/** Builds a fresh image of `tree` with mksquashfs into `out` (tests that need one-off images). */
+export function mksquashfs(tree: string, out: string, args: string[]): void {
+  rmSync(out, { force: true });
+  execFileSync('mksquashfs', [tree, `${out}.tmp`, '-noappend', '-quiet', '-no-progress', '-processors', '1', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  renameSync(`${out}.tmp`, out);
+}
+
+// ---- a tiny independent SquashFS parser, only what the codec tests need ----
+
+export interface Superblock {
+  inodes: number;
+  blockSize: number;
+  fragments: number;
+  compression: number;
+  flags: number;
+  ids: number;
+  rootInode: bigint;
+  bytesUsed: number;
+  idTableStart: number;
+  xattrTableStart: number;
+  inodeTableStart: number;
+  directoryTableStart: number;
+  fragmentTableStart: number;
+  lookupTableStart: number;
+}
+
+const NONE = 0xffffffffffffffffn;
+
+function u64(view: DataView, at: number): number {
+  const v = view.getBigUint64(at, true);
+  return v === NONE ? -1 : Number(v);
+}
+
+export function parseSuperblock(image: Uint8Array): Superblock {
+  const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  if (v.getUint32(0, true) !== 0x73717368) throw new Error('not a squashfs image');
+  return {
+    inodes: v.getUint32(4, true),
+    blockSize: v.getUint32(12, true),
+    fragments: v.getUint32(16, true),
+    compression: v.getUint16(20, true),
+    flags: v.getUint16(24, true),
+    ids: v.getUint16(26, true),
+    rootInode: v.getBigUint64(32, true),
+    bytesUsed: u64(v, 40),
+    idTableStart: u64(v, 48),
+    xattrTableStart: u64(v, 56),
+    inodeTableStart: u64(v, 64),
+    directoryTableStart: u64(v, 72),
+    fragmentTableStart: u64(v, 80),
+    lookupTableStart: u64(v, 88),
+  };
+}
+
+/** The compressor-options payload, if the image has one. */
+export function compressorOptionsBytes(image: Uint8Array): Uint8Array | undefined {
+  const sb = parseSuperblock(image);
+  if ((sb.flags & 0x0400) === 0) return undefined;
+  const header = image[96]! | (image[97]! << 8);
+  return image.subarray(98, 98 + (header & 0x7fff));
+}
+
+export interface RawBlock {
+  /** Where the block's bytes start in the image. */
+  offset: number;
+  /** The bytes as stored (compressed unless `stored`). */
+  data: Uint8Array;
+  /** Stored uncompressed: not for a decoder. */
+  stored: boolean;
+  /** The exact decompressed length, when the format fixes it (metadata blocks but a table's last, full data blocks). */
+  exactLength?: number;
+  /** The decompressed length may not pass this. */
+  maxLength: number;
+  kind: 'metadata' | 'fragment' | 'data';
+}
+
+/** The metadata blocks of [start, end), in order. */
+function metadataRun(image: Uint8Array, start: number, end: number): RawBlock[] {
+  const out: RawBlock[] = [];
+  let pos = start;
+  while (pos < end) {
+    const header = image[pos]! | (image[pos + 1]! << 8);
+    const size = header & 0x7fff;
+    out.push({ offset: pos + 2, data: image.subarray(pos + 2, pos + 2 + size), stored: (header & 0x8000) !== 0, maxLength: 8192, exactLength: 8192, kind: 'metadata' });
+    pos += 2 + size;
+  }
+  const last = out.at(-1);
+  if (last) delete last.exactLength;
+  return out;
+}
+
+/** The first u64 of a location list (the table's first metadata block), or -1. */
+function firstLocation(image: Uint8Array, listStart: number): number {
+  if (listStart < 0 || listStart + 8 > image.length) return -1;
+  return u64(new DataView(image.buffer, image.byteOffset, image.byteLength), listStart);
+}
+
+/** Every metadata block of the inode and directory tables. */
+export function metadataBlocks(image: Uint8Array): RawBlock[] {
+  const sb = parseSuperblock(image);
+  const ends = [sb.fragments > 0 ? firstLocation(image, sb.fragmentTableStart) : -1, firstLocation(image, sb.lookupTableStart), firstLocation(image, sb.idTableStart)].filter((x) => x > 0);
+  const dirEnd = Math.min(...ends);
+  return [...metadataRun(image, sb.inodeTableStart, sb.directoryTableStart), ...metadataRun(image, sb.directoryTableStart, dirEnd)];
+}
+
+/** Every fragment block, decoding the fragment table's metadata with `decodeMeta`. */
+export function fragmentBlocks(image: Uint8Array, decodeMeta: (block: RawBlock) => Uint8Array): RawBlock[] {
+  const sb = parseSuperblock(image);
+  if (sb.fragments === 0) return [];
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const listBlocks = Math.ceil((sb.fragments * 16) / 8192);
+  const entries: Uint8Array[] = [];
+  for (let i = 0; i < listBlocks; i++) {
+    const at = u64(view, sb.fragmentTableStart + 8 * i);
+    const [block] = metadataRun(image, at, at + 1);
+    entries.push(block!.stored ? block!.data : decodeMeta(block!));
+  }
+  const table = Buffer.concat(entries);
+  const tv = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const out: RawBlock[] = [];
+  for (let i = 0; i < sb.fragments; i++) {
+    const start = Number(tv.getBigUint64(i * 16, true));
+    const word = tv.getUint32(i * 16 + 8, true);
+    const size = word & 0xffffff;
+    out.push({ offset: start, data: image.subarray(start, start + size), stored: (word & 0x1000000) !== 0, maxLength: sb.blockSize, kind: 'fragment' });
+  }
+  return out;
+}
+
+/**
+ * The data blocks of the image's first inode, which must be a regular file: for images
+ * made from a directory holding one file with -no-fragments. Returns each block with the
+ * slice of the file it must decode to (sparse blocks are left out).
+ */
+export function singleFileBlocks(image: Uint8Array, decodeMeta: (block: RawBlock) => Uint8Array, content: Uint8Array): Array<RawBlock & { expected: Uint8Array }> {
+  const sb = parseSuperblock(image);
+  const [first] = metadataBlocks(image);
+  const inode = first!.stored ? first!.data : decodeMeta(first!);
+  const v = new DataView(inode.buffer, inode.byteOffset, inode.byteLength);
+  const type = v.getUint16(0, true);
+  let start: number;
+  let size: number;
+  let listAt: number;
+  if (type === 2) {
+    start = v.getUint32(16, true);
+    size = v.getUint32(28, true);
+    listAt = 32;
+  } else if (type === 9) {
+    start = Number(v.getBigUint64(16, true));
+    size = Number(v.getBigUint64(24, true));
+    listAt = 56;
+  } else {
+    throw new Error(`first inode has type ${type}, not a file`);
+  }
+  if (size !== content.length) throw new Error(`first inode is ${size} bytes, content is ${content.length}`);
+  const out: Array<RawBlock & { expected: Uint8Array }> = [];
+  let pos = start;
+  const count = Math.ceil(size / sb.blockSize);
+  for (let i = 0; i < count; i++) {
+    const word = v.getUint32(listAt + 4 * i, true);
+    const onDisk = word & 0xffffff;
+    const expected = content.subarray(i * sb.blockSize, Math.min(size, (i + 1) * sb.blockSize));
+    if (onDisk !== 0) {
+      out.push({ offset: pos, data: image.subarray(pos, pos + onDisk), stored: (word & 0x1000000) !== 0, maxLength: sb.blockSize, exactLength: expected.length, kind: 'data', expected });
+    }
+    pos += onDisk;
+  }
+  return out;
+}
+
+// ---- unsquashfs -lln ----
+
+export interface LlnEntry {
+  /** `d`, `-`, `l`, `c`, `b`, `p`, `s`. */
+  typeChar: string;
+  /** Permission string as printed, e.g. `rwxr-xr-x` (incl. s/t bits). */
+  perms: string;
+  uid: number;
+  gid: number;
+  /** File size, symlink target length; undefined for devices. */
+  size?: number;
+  major?: number;
+  minor?: number;
+  /** `YYYY-MM-DD HH:MM` as unsquashfs prints it (local time; run with TZ=UTC). */
+  time: string;
+  /** Path under the root, `/`-rooted, raw bytes kept as latin1 (`squashfs-root` prefix removed). */
+  path: string;
+  target?: string;
+}
+
+/**
+ * Runs `unsquashfs -lln` (numeric ids, full paths) on an image and parses its listing.
+ * Output is read as latin1 so non-UTF-8 bytes survive 1:1. Names containing " -> " are
+ * ambiguous for symlinks and are not used by the fixtures.
+ */
+export function unsquashfsLln(image: string): LlnEntry[] {
+  const text = execFileSync('unsquashfs', ['-lln', '-d', '', image], { env: { ...process.env, TZ: 'UTC' }, maxBuffer: 256 << 20 }).toString('latin1');
+  const out: LlnEntry[] = [];
+  const re = /^([-dlcbps])([-rwxsStT]{9}) (\d+)\/(\d+)\s+(?:(\d+)|(\d+),\s*(\d+)) (\d{4}-\d\d-\d\d \d\d:\d\d) (.*)$/;
+  for (const line of text.split('\n')) {
+    const m = re.exec(line);
+    if (!m) continue;
+    const e: LlnEntry = { typeChar: m[1]!, perms: m[2]!, uid: Number(m[3]), gid: Number(m[4]), time: m[8]!, path: m[9]! };
+    if (m[5] !== undefined) e.size = Number(m[5]);
+    else {
+      e.major = Number(m[6]);
+      e.minor = Number(m[7]);
+    }
+    if (e.typeChar === 'l') {
+      const at = e.path.indexOf(' -> ');
+      e.target = e.path.slice(at + 4);
+      e.path = e.path.slice(0, at);
+    }
+    if (e.path === '') e.path = '/';
+    out.push(e);
+  }
+  return out;
+}

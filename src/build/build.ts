@@ -104,6 +104,29 @@ function labelsRecord(labels: BuildOptions['labels']): Record<string, string> {
   return { ...(labels as Record<string, string>) };
 }
 
+/** The same layer, reporting the bytes of each stream as they pass. */
+function countingLayer(inner: Layer, onBytes: (bytes: number) => void): Layer {
+  return {
+    mediaType: inner.mediaType,
+    digest: () => inner.digest(),
+    diffId: () => inner.diffId(),
+    size: () => inner.size(),
+    async *open(options) {
+      let n = 0;
+      let last = 0;
+      for await (const chunk of inner.open(options)) {
+        n += chunk.length;
+        if (n - last >= 1 << 20) {
+          last = n;
+          onBytes(n);
+        }
+        yield chunk;
+      }
+      onBytes(n);
+    },
+  };
+}
+
 function isUaiSshDest(dest: string): boolean {
   return dest.replace(/^\.?\/+/, '').replace(/\/+/g, '/') === UAI_SSH_PATH;
 }
@@ -150,7 +173,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
   let image: BuildImage | undefined;
   try {
-    image = await openSquashfs(source, signal ? { signal } : {});
+    image = await openSquashfs(source, { ...(signal ? { signal } : {}), ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
     const t1 = performance.now();
     options.onProgress?.({ phase: 'check' });
 
@@ -202,12 +225,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
       ...(signal ? { signal } : {}),
     });
+    // Progress counts the uncompressed tar; its total is estimated from a metadata walk.
+    let total: number | undefined;
+    if (options.onProgress && image.stats) {
+      const stats = await image.stats(signal ? { signal } : {});
+      total = stats.bytes + stats.inodes * 1024;
+    }
+    const progressed = options.onProgress ? countingLayer(inner, (bytes) => options.onProgress!({ phase: 'layer', bytes, ...(total ? { total } : {}) })) : inner;
     const variants = new Map<LayerCompression, Layer>();
     const layerVariant = (c: LayerCompression): Layer => {
       let layer = variants.get(c);
       if (!layer) {
         const level = c === compression ? options.compressionLevel : undefined;
-        layer = compressLayer(inner, { compression: c, ...(level !== undefined ? { level } : {}) });
+        layer = compressLayer(progressed, { compression: c, ...(level !== undefined ? { level } : {}) });
         variants.set(c, layer);
       }
       return layer;
@@ -273,7 +303,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
     throw err;
   } finally {
-    await image?.close?.().catch(() => undefined);
-    if (ownSource) await source.close().catch(() => undefined);
+    // Closing the image closes its source: only when build() opened that source itself.
+    if (ownSource) await (image ? image.close() : source.close()).catch(() => undefined);
   }
 }

@@ -15,7 +15,7 @@ import type { Layer } from '../layer/layer.ts';
 
 export interface BuildProgress {
   phase: 'resolve' | 'check' | 'prepare' | 'layer' | 'commit' | 'done';
-  /** Layer bytes produced so far in this pass (compressed as stored). */
+  /** Uncompressed layer tar bytes produced so far in this pass. */
   bytes?: number;
   /** Expected total, when known. */
   total?: number;
@@ -32,15 +32,6 @@ export interface PublishOptions {
   signal?: AbortSignal;
   onWarning?: WarningHandler;
   onProgress?: (event: BuildProgress) => void;
-}
-
-async function* counted(stream: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
-  let n = 0;
-  for await (const chunk of stream) {
-    n += chunk.length;
-    onBytes(n);
-    yield chunk;
-  }
 }
 
 export async function publish(options: PublishOptions): Promise<DestinationResult[]> {
@@ -60,7 +51,7 @@ export async function publish(options: PublishOptions): Promise<DestinationResul
       const layer = options.layerVariant(compression);
       const detail = `${compression === 'none' ? 'tar' : compression} layer → ${group.map((d) => d.description).join(', ')}`;
       options.onProgress?.({ phase: 'layer', bytes: 0, detail });
-      const source = counted(layer.open(signal ? { signal } : {}), (bytes) => options.onProgress?.({ phase: 'layer', bytes, detail }));
+      const source = layer.open(signal ? { signal } : {});
       const outcome = await tee(
         source,
         group.map((d) => (stream: AsyncIterable<Uint8Array>) => d.writeLayer(layer, { ...common, stream })),

@@ -1,11 +1,116 @@
-import type { Command } from '../io.ts';
+import { parseArgs } from 'node:util';
+import { resolveSource } from '../../build/resolve-source.ts';
+import { SquashfsImage, type Entry } from '../../squashfs/index.ts';
+import { UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
 
-// Placeholder: replaced by the issue that delivers the 'ls' command.
+const TYPE_CHAR: Record<Entry['type'], string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
+
+/** `drwxr-xr-x`, with setuid/setgid/sticky as `ls` shows them. */
+export function modeString(type: Entry['type'], mode: number): string {
+  const rwx = (bits: number, special: boolean, on: string, off: string): string =>
+    `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? on : off) : bits & 1 ? 'x' : '-'}`;
+  return (
+    TYPE_CHAR[type] +
+    rwx(mode >> 6, (mode & 0o4000) !== 0, 's', 'S') +
+    rwx(mode >> 3, (mode & 0o2000) !== 0, 's', 'S') +
+    rwx(mode, (mode & 0o1000) !== 0, 't', 'T')
+  );
+}
+
+/** One `unsquashfs -lln`-style line (times in UTC, paths `/`-rooted). */
+export function longLine(entry: Entry): string {
+  const owner = `${entry.uid}/${entry.gid}`;
+  const width = Math.max(0, 27 - owner.length);
+  const size = entry.type === 'char' || entry.type === 'block' ? `${entry.major},${String(entry.minor).padStart(4)}` : String(entry.size);
+  const d = new Date(entry.mtime * 1000);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const time = `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+  const target = entry.type === 'symlink' ? ` -> ${entry.targetString}` : '';
+  return `${modeString(entry.type, entry.mode)} ${owner}${size.padStart(width)} ${time} ${entry.path}${target}`;
+}
+
+/** The `ls --json` object of an entry. */
+export function jsonEntry(entry: Entry): Record<string, unknown> {
+  const xattrs: Record<string, string> = {};
+  for (const [name, value] of entry.xattrs) xattrs[name] = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  return {
+    path: entry.path,
+    type: entry.type,
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    size: entry.size,
+    mtime: entry.mtime,
+    inode: entry.inode,
+    nlink: entry.nlink,
+    target: entry.targetString,
+    major: entry.major,
+    minor: entry.minor,
+    xattrs,
+  };
+}
+
+function parse(args: string[]): { image: string; path: string | undefined; long: boolean; json: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { long: { type: 'boolean', short: 'l' }, json: { type: 'boolean' } },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const [image, path, ...extra] = parsed.positionals;
+  if (image === undefined) throw new UsageError('missing IMAGE');
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  if (parsed.values.long && parsed.values.json) throw new UsageError('--long and --json exclude each other');
+  return { image, path, long: parsed.values.long === true, json: parsed.values.json === true };
+}
+
+function isPrefix(prefix: Uint8Array, of: Uint8Array): boolean {
+  if (prefix.length > of.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== of[i]) return false;
+  return prefix.length === of.length || prefix.length === 0 || of[prefix.length] === 0x2f;
+}
+
+/** `uai-assemble ls IMAGE [PATH] [--long] [--json]`: the tree (or the subtree at PATH). */
 export const lsCommand: Command = {
   name: 'ls',
-  summary: '(not yet available)',
-  usage: 'uai-assemble ls ...',
-  async run() {
-    throw new Error("the 'ls' command is not available yet");
+  summary: 'list the entries of a SquashFS image (like unsquashfs -lln)',
+  usage: 'uai-assemble ls IMAGE [PATH] [--long|-l] [--json]',
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { image: spec, path, long, json } = parse(args);
+    const { source } = await resolveSource(spec, { signal: io.signal, env: io.env });
+    let image: SquashfsImage;
+    try {
+      image = await SquashfsImage.open(source, { signal: io.signal, onWarning: (w) => printWarning(io, w) });
+    } catch (err) {
+      await source.close();
+      throw err;
+    }
+    try {
+      let root: Uint8Array = new Uint8Array(0);
+      if (path !== undefined) {
+        const target = await image.lookup(path, { followLast: true, signal: io.signal });
+        root = target.rawPath;
+      }
+      // Keep the ancestors of PATH (to reach it) and everything under it; print only the latter.
+      const prune = (entry: Entry): boolean => !isPrefix(entry.rawPath, root) && !isPrefix(root, entry.rawPath);
+      let buffer = '';
+      for await (const entry of image.walk({ signal: io.signal, prune })) {
+        if (!isPrefix(root, entry.rawPath)) continue;
+        buffer += json ? `${JSON.stringify(jsonEntry(entry))}\n` : long ? `${longLine(entry)}\n` : `${entry.path}\n`;
+        if (buffer.length > 65536) {
+          await writeOut(io.stdout, buffer);
+          buffer = '';
+        }
+      }
+      await writeOut(io.stdout, buffer);
+      return 0;
+    } finally {
+      await image.close();
+    }
   },
 };

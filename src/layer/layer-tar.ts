@@ -63,7 +63,7 @@ export interface LayerTarStats {
   entries: number;
   /** Hard-link (typeflag 1) entries among them. */
   hardLinks: number;
-  /** Entries left out; an excluded directory is listed once, not its contents. */
+  /** Entries left out, sorted by path; an excluded directory is listed once, not its contents. */
   skipped: SkippedEntry[];
 }
 
@@ -124,7 +124,13 @@ export async function* layerTar(
     dataRefs.add(entry.inodeRef);
     return true;
   };
-  const prune = (entry: Entry): boolean => entry.type === 'dir' && filter.match(entry) !== undefined;
+  // The reader skips a pruned entry and its subtree without yielding it (or reading data).
+  const prune = (entry: Entry): boolean => {
+    const pattern = filter.match(entry);
+    if (pattern === undefined) return false;
+    stats.skipped.push({ path: entry.path, reason: 'excluded', pattern });
+    return true;
+  };
 
   const checkName = (rawName: Uint8Array, path: string): void => {
     if (!allowWhiteout && startsWith(rawName, WHITEOUT)) {
@@ -172,7 +178,7 @@ export async function* layerTar(
       writeInjected(step.replacement);
       stats.skipped.push({ path: entry.path, reason: 'replaced' });
     } else if (excluded) {
-      stats.skipped.push({ path: entry.path, reason: 'excluded', pattern });
+      // Only reached if a reader yields what `prune` refused; `prune` already counted it.
       if (entry.type === 'dir') skipBelow = entry.depth;
     } else if (entry.type === 'socket') {
       stats.skipped.push({ path: entry.path, reason: 'socket' });
@@ -211,6 +217,8 @@ export async function* layerTar(
   }
   for (const node of merger.finish()) writeInjected(node);
   writer.finish();
+  // prune() runs ahead of the entries (read-ahead): give the list one stable order.
+  stats.skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const rest = writer.take();
   for (let i = 0; i < rest.length; i++) yield rest[i]!;
 
@@ -219,13 +227,10 @@ export async function* layerTar(
     checkName(entry.rawName, entry.path);
     const isDir = entry.type === 'dir';
     const name = archiveName(entry.rawPath, isDir);
-    const records = xattrRecords(entry.xattrs, entry.path);
     const linkTarget = links.targetOf(entry);
     if (linkTarget) {
-      writer.addEntry(
-        { name, typeflag: TYPE_HARDLINK, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: 0, mtime: entry.mtime, linkname: linkTarget },
-        records,
-      );
+      // No xattrs on a link: they belong to the inode, written with its first name (as sqfs2tar).
+      writer.addEntry({ name, typeflag: TYPE_HARDLINK, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: 0, mtime: entry.mtime, linkname: linkTarget });
       stats.entries++;
       stats.hardLinks++;
       return false;
@@ -251,6 +256,7 @@ export async function* layerTar(
       }
     }
     const size = entry.type === 'file' ? entry.size : 0;
+    const records = xattrRecords(entry.xattrs, entry.path);
     writer.addEntry(
       { name, typeflag, mode: entry.mode, uid: entry.uid, gid: entry.gid, size, mtime: entry.mtime, linkname, devmajor, devminor },
       records,

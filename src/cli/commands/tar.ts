@@ -1,11 +1,131 @@
-import type { Command } from '../io.ts';
+/**
+ * `uai-assemble tar IMAGE`: the layer tar of a SquashFS, to a file or stdout, with its
+ * diff_id and size. The same bytes `build` pushes as the (uncompressed) layer.
+ */
+import { createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { resolveSource } from '../../build/index.ts';
+import { SquashfsImage } from '../../squashfs/index.ts';
+import { createSquashfsLayer, type Injection, type SquashfsLayer } from '../../layer/index.ts';
+import { EXIT_OK, UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
 
-// Placeholder: replaced by the issue that delivers the 'tar' command.
+const USAGE =
+  'uai-assemble tar IMAGE [-o FILE|-] [--exclude GLOB]... [--no-default-excludes] [--add SRC:DEST[:MODE]]... [--allow-whiteout-names] [--json]';
+
+/** `SRC:DEST[:MODE]` → an injection; SRC may itself contain `:`, MODE is octal. */
+export function parseAddSpec(spec: string, cwd: string): Injection {
+  const parts = spec.split(':');
+  let mode: number | undefined;
+  if (parts.length >= 3 && /^[0-7]{1,5}$/.test(parts.at(-1)!)) {
+    mode = parseInt(parts.pop()!, 8);
+    if (mode > 0o7777) throw new UsageError(`--add ${spec}: mode ${parts.at(-1)} is above 7777`);
+  }
+  const dest = parts.pop();
+  const src = parts.join(':');
+  if (parts.length === 0 || !src || !dest) throw new UsageError(`--add ${spec}: expected SRC:DEST[:MODE]`);
+  if (!dest.startsWith('/')) throw new UsageError(`--add ${spec}: DEST must be an absolute path in the image`);
+  return { dest, content: { path: resolve(cwd, src) }, ...(mode === undefined ? {} : { mode }) };
+}
+
+async function writeAll(stream: AsyncIterable<Uint8Array>, out: Writable, signal: AbortSignal): Promise<void> {
+  for await (const chunk of stream) {
+    if (!out.write(chunk)) {
+      await new Promise<void>((resolveDrain, reject) => {
+        const onError = (err: Error) => {
+          out.off('drain', onDrain);
+          reject(err);
+        };
+        const onDrain = () => {
+          out.off('error', onError);
+          resolveDrain();
+        };
+        out.once('drain', onDrain);
+        out.once('error', onError);
+      });
+    }
+    signal.throwIfAborted();
+  }
+}
+
+/** Writes beside `file` under a temporary name and renames at the end: never a half file. */
+async function writeFileAtomically(stream: AsyncIterable<Uint8Array>, file: string, signal: AbortSignal): Promise<void> {
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const out = createWriteStream(temp, { flags: 'wx', highWaterMark: 1 << 20 });
+  try {
+    await writeAll(stream, out, signal);
+    out.end();
+    await finished(out);
+    await rename(temp, file);
+  } catch (err) {
+    out.destroy();
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
 export const tarCommand: Command = {
   name: 'tar',
-  summary: '(not yet available)',
-  usage: 'uai-assemble tar ...',
-  async run() {
-    throw new Error("the 'tar' command is not available yet");
+  summary: 'write the layer tar of a SquashFS image (excludes, injections) and print its diff_id',
+  usage: USAGE,
+  async run(args: string[], io: CliIo): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          output: { type: 'string', short: 'o' },
+          exclude: { type: 'string', multiple: true },
+          'no-default-excludes': { type: 'boolean' },
+          add: { type: 'string', multiple: true },
+          'allow-whiteout-names': { type: 'boolean' },
+          json: { type: 'boolean' },
+        },
+      });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'IMAGE is missing' : 'give exactly one IMAGE');
+    const toStdout = values.output === undefined || values.output === '-';
+    if (toStdout && values.json) throw new UsageError('--json needs -o FILE (stdout carries the tar)');
+    if (toStdout && (io.stdout as { isTTY?: boolean }).isTTY) {
+      throw new UsageError('refusing to write a tar to a terminal: use -o FILE or redirect stdout');
+    }
+    const add = (values.add ?? []).map((spec) => parseAddSpec(spec, io.cwd));
+    const onWarning = (w: Parameters<typeof printWarning>[1]) => printWarning(io, w);
+
+    const { source } = await resolveSource(positionals[0]!, { signal: io.signal, env: io.env });
+    let layer: SquashfsLayer;
+    try {
+      const image = await SquashfsImage.open(source, { signal: io.signal, onWarning });
+      layer = createSquashfsLayer(image, {
+        signal: io.signal,
+        exclude: values.exclude ?? [],
+        defaultExcludes: !values['no-default-excludes'],
+        add,
+        allowWhiteoutNames: values['allow-whiteout-names'] === true,
+        onWarning,
+      });
+      const stream = layer.open({ signal: io.signal });
+      if (toStdout) await writeAll(stream, io.stdout, io.signal);
+      else await writeFileAtomically(stream, resolve(io.cwd, values.output!), io.signal);
+    } finally {
+      await source.close();
+    }
+
+    const stats = layer.stats();
+    if (values.json) {
+      await writeOut(io.stdout, `${JSON.stringify({ diffId: layer.diffId(), size: layer.size(), entries: stats.entries, skipped: stats.skipped })}\n`);
+    } else {
+      const skipped = stats.skipped.length === 0 ? '' : `, skipped ${stats.skipped.length} (${stats.skipped.map((s) => `${s.path}: ${s.reason}`).slice(0, 5).join(', ')}${stats.skipped.length > 5 ? ', …' : ''})`;
+      await writeOut(io.stderr, `diff_id ${layer.diffId()}\nsize ${layer.size()}\nentries ${stats.entries}${skipped}\n`);
+    }
+    return EXIT_OK;
   },
 };

@@ -95,9 +95,9 @@ export class FakeImage implements TarSourceImage {
       options.signal?.throwIfAborted();
       if (prunedDepth >= 0 && entry.depth > prunedDepth) continue;
       prunedDepth = -1;
-      if (entry.type === 'dir' && options.prune?.(entry)) {
+      if (options.prune?.(entry)) {
+        // Like the reader: neither the entry nor its subtree is yielded.
         prunedDepth = entry.depth;
-        yield { entry };
         continue;
       }
       if (entry.type === 'file' && (options.wantData?.(entry) ?? true)) {

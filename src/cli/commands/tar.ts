@@ -2,8 +2,7 @@
  * `uai-assemble tar IMAGE`: the layer tar of a SquashFS, to a file or stdout, with its
  * diff_id and size. The same bytes `build` pushes as the (uncompressed) layer.
  */
-import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -55,14 +54,20 @@ async function writeAll(stream: AsyncIterable<Uint8Array>, out: Writable, signal
 /** Writes beside `file` under a temporary name and renames at the end: never a half file. */
 async function writeFileAtomically(stream: AsyncIterable<Uint8Array>, file: string, signal: AbortSignal): Promise<void> {
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const out = createWriteStream(temp, { flags: 'wx', highWaterMark: 1 << 20 });
+  const handle = await open(temp, 'wx');
+  const out = handle.createWriteStream({ highWaterMark: 1 << 20 });
   try {
     await writeAll(stream, out, signal);
     out.end();
     await finished(out);
     await rename(temp, file);
   } catch (err) {
-    out.destroy();
+    if (!out.closed) {
+      await new Promise<void>((resolveClose) => {
+        out.once('close', () => resolveClose());
+        out.destroy();
+      });
+    }
     await unlink(temp).catch(() => undefined);
     throw err;
   }

@@ -1,5 +1,6 @@
+import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -63,6 +64,18 @@ describe('uai-assemble tar', () => {
     expect(a.code).toBe(0);
     expect(a.stdout.equals(file)).toBe(true);
     expect(b.stdout.equals(file)).toBe(true);
+  });
+
+  it('writes into an existing FIFO or device in place instead of renaming over it', async () => {
+    const fifo = join(tmp, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('sh', ['-c', `cat "${fifo}" > "${join(tmp, 'from-pipe.tar')}"`]);
+    const done = new Promise((resolve) => reader.on('exit', resolve));
+    const r = await run([image, '-o', fifo]);
+    await done;
+    expect(r.code).toBe(0);
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    expect(readFileSync(join(tmp, 'from-pipe.tar')).equals(readFileSync(join(tmp, 'out.tar')))).toBe(true);
   });
 
   it('prints one JSON object with --json', async () => {

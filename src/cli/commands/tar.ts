@@ -2,7 +2,7 @@
  * `uai-assemble tar IMAGE`: the layer tar of a SquashFS, to a file or stdout, with its
  * diff_id and size. The same bytes `build` pushes as the (uncompressed) layer.
  */
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -51,8 +51,24 @@ async function writeAll(stream: AsyncIterable<Uint8Array>, out: Writable, signal
   }
 }
 
-/** Writes beside `file` under a temporary name and renames at the end: never a half file. */
+/**
+ * Writes beside `file` under a temporary name and renames at the end: never a half file.
+ * An existing non-regular file (`/dev/null`, a FIFO, a terminal) is written in place:
+ * renaming over it would replace the device node with a regular file.
+ */
 async function writeFileAtomically(stream: AsyncIterable<Uint8Array>, file: string, signal: AbortSignal): Promise<void> {
+  const existing = await stat(file).catch(() => undefined);
+  if (existing && !existing.isFile()) {
+    const handle = await open(file, 'w');
+    const out = handle.createWriteStream({ highWaterMark: 1 << 20 });
+    try {
+      await writeAll(stream, out, signal);
+    } finally {
+      out.end();
+      await finished(out).catch(() => undefined);
+    }
+    return;
+  }
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx');
   const out = handle.createWriteStream({ highWaterMark: 1 << 20 });

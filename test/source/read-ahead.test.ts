@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { MemorySource, ReadAheadSource, SourceError, type ByteSource } from '../../src/source/index.ts';
+
+/** An in-memory backend that counts requests and can fail the next N of them. */
+class CountingSource implements ByteSource {
+  readonly inner: MemorySource;
+  readonly size: number;
+  readonly name = 'counting';
+  requests: Array<{ offset: number; length: number }> = [];
+  failNext = 0;
+  failWith: () => Error = () => new SourceError('UAI_SOURCE_HTTP', 'counting: 503', { details: { status: 503, transient: true } });
+  inFlight = 0;
+  maxInFlight = 0;
+  closed = false;
+
+  constructor(bytes: Uint8Array) {
+    this.inner = new MemorySource(bytes, 'counting');
+    this.size = bytes.length;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    this.requests.push({ offset, length });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 2));
+      if (this.failNext > 0) {
+        this.failNext--;
+        throw this.failWith();
+      }
+      return await this.inner.read(offset, length);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+const data = randomBytes(1024 * 1024 + 12345);
+
+describe('ReadAheadSource', () => {
+  it('answers many small reads with few backend requests, with the right bytes', async () => {
+    const backend = new CountingSource(data);
+    const src = new ReadAheadSource(backend, { windowSize: 64 * 1024, readAhead: 2, tailBytes: 0 });
+    let reads = 0;
+    for (let offset = 0; offset < 300_000; offset += 4096) {
+      const len = Math.min(4096, data.length - offset);
+      expect(Buffer.from(await src.read(offset, len)).equals(data.subarray(offset, offset + len))).toBe(true);
+      reads++;
+    }
+    expect(reads).toBe(74);
+    // 300 000 bytes span 5 windows, plus at most 2 read ahead.
+    expect(backend.requests.length).toBeLessThanOrEqual(7);
+    expect(backend.requests.length).toBeGreaterThanOrEqual(5);
+    expect(src.stats.reads).toBe(74);
+    await src.close();
+    expect(backend.closed).toBe(true);
+  });
+
+  it('gets the bytes right at and across window edges, and at the very end', async () => {
+    const src = new ReadAheadSource(new CountingSource(data), { windowSize: 1000, readAhead: 0 });
+    const cases: Array<[number, number]> = [
+      [999, 1], [999, 2], [1000, 1000], [999, 1002], [1, 5000], [0, 0], [data.length - 1, 1], [data.length - 1500, 1500], [12_345, 54_321],
+    ];
+    for (const [offset, length] of cases) {
+      expect(Buffer.from(await src.read(offset, length)).equals(data.subarray(offset, offset + length)), `${offset}+${length}`).toBe(true);
+    }
+    await expect(src.read(data.length - 1, 2)).rejects.toMatchObject({ code: 'UAI_SOURCE_RANGE' });
+    await src.close();
+    await expect(src.read(0, 1)).rejects.toMatchObject({ code: 'UAI_SOURCE_CLOSED' });
+  });
+
+  it('fetches the windows of one large read in parallel, bounded by concurrency', async () => {
+    const backend = new CountingSource(data);
+    const src = new ReadAheadSource(backend, { windowSize: 32 * 1024, concurrency: 3, readAhead: 0 });
+    const bytes = await src.read(0, 512 * 1024);
+    expect(Buffer.from(bytes).equals(data.subarray(0, 512 * 1024))).toBe(true);
+    expect(backend.requests.length).toBe(16);
+    expect(backend.maxInFlight).toBe(3);
+    await src.close();
+  });
+
+  it('retries transient failures, and gives up on permanent ones at once', async () => {
+    const backend = new CountingSource(data);
+    const retried: number[] = [];
+    const src = new ReadAheadSource(backend, { windowSize: 4096, retries: 3, retryDelayMs: 1, readAhead: 0, onRetry: (i) => retried.push(i.attempt) });
+    backend.failNext = 2;
+    expect(Buffer.from(await src.read(100, 10)).equals(data.subarray(100, 110))).toBe(true);
+    expect(retried).toEqual([1, 2]);
+    expect(src.stats.retries).toBe(2);
+
+    backend.failNext = 10;
+    await expect(src.read(50_000, 10)).rejects.toMatchObject({ code: 'UAI_SOURCE_HTTP' });
+    expect(src.stats.retries).toBe(5);
+    // The failed window is not cached: a later read tries again.
+    backend.failNext = 0;
+    expect(Buffer.from(await src.read(50_000, 10)).equals(data.subarray(50_000, 50_010))).toBe(true);
+
+    const denied = backend.requests.length;
+    backend.failNext = 1;
+    backend.failWith = () => new SourceError('UAI_SOURCE_DENIED', 'counting: 403', { details: { status: 403 } });
+    await expect(src.read(200_000, 10)).rejects.toMatchObject({ code: 'UAI_SOURCE_DENIED' });
+    expect(backend.requests.length).toBe(denied + 1);
+    await src.close();
+  });
+
+  it('honours prefetch hints and keeps the tail (SquashFS tables) cached', async () => {
+    const backend = new CountingSource(data);
+    const src = new ReadAheadSource(backend, { windowSize: 16 * 1024, readAhead: 0, cacheBytes: 128 * 1024, tailBytes: 32 * 1024 });
+    src.prefetch([{ offset: 500_000, length: 40_000 }]);
+    await new Promise((r) => setTimeout(r, 50));
+    const afterPrefetch = backend.requests.length;
+    expect(afterPrefetch).toBe(3);
+    expect(Buffer.from(await src.read(510_000, 20_000)).equals(data.subarray(510_000, 530_000))).toBe(true);
+    expect(backend.requests.length).toBe(afterPrefetch);
+
+    // Read the tail, then stream far more than the cache holds: the tail stays.
+    const tailOffset = data.length - 20_000;
+    await src.read(tailOffset, 20_000);
+    const afterTail = backend.requests.length;
+    for (let o = 0; o < 400_000; o += 16 * 1024) await src.read(o, 100);
+    const afterStream = backend.requests.length;
+    expect(afterStream).toBeGreaterThan(afterTail);
+    expect(Buffer.from(await src.read(tailOffset, 20_000)).equals(data.subarray(tailOffset))).toBe(true);
+    expect(backend.requests.length).toBe(afterStream);
+    // …while an evicted early window is fetched again.
+    await src.read(0, 100);
+    expect(backend.requests.length).toBe(afterStream + 1);
+    await src.close();
+  });
+
+  it('lets one reader abort without failing others waiting on the same window', async () => {
+    const backend = new CountingSource(data);
+    const src = new ReadAheadSource(backend, { windowSize: 64 * 1024, readAhead: 0 });
+    const controller = new AbortController();
+    const a = src.read(0, 10, { signal: controller.signal });
+    const b = src.read(5, 10);
+    controller.abort(new Error('stop'));
+    await expect(a).rejects.toThrow('stop');
+    expect(Buffer.from(await b).equals(data.subarray(5, 15))).toBe(true);
+    expect(backend.requests.length).toBe(1);
+    await src.close();
+  });
+});

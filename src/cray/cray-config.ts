@@ -35,12 +35,9 @@ export function crayConfigDir(env: NodeJS.ProcessEnv): string {
 
 /** The token file name craycli uses: netloc and username with `-`/`.` turned into `_`. */
 export function tokenFileName(hostname: string, username: string): string {
-  let netloc: string;
-  try {
-    netloc = new URL(hostname.includes('://') ? hostname : `https://${hostname}`).host;
-  } catch {
-    netloc = hostname;
-  }
+  // As craycli's hostname_to_name: urlsplit's netloc (or the path when there is no scheme), verbatim.
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(hostname);
+  const netloc = m ? m[1]! : hostname.split(/[/?#]/)[0]!;
   return `${netloc.replace(/[-.]/g, '_')}.${username.replace(/\./g, '_')}`;
 }
 

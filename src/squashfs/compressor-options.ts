@@ -51,7 +51,7 @@ export function decodeCompressorOptions(
       return {
         level: v.getUint32(0, true),
         windowSize: v.getUint16(4, true),
-        strategies: GZIP_STRATEGIES.filter(([bit]) => strategies & bit).map(([, n]) => n).join(',') || 'none',
+        strategies: GZIP_STRATEGIES.filter(([bit]) => strategies & bit).map(([, n]) => n).join(',') || 'default',
       };
     }
     case 'xz': {

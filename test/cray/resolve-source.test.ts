@@ -213,7 +213,7 @@ describe('bos:TEMPLATE end to end (fake gateway + s3rver)', () => {
     const bad = join(env.dir, 'bad.squashfs');
     const err = await resolveSource('bos:badsum', { cray: env.options(), download: bad }).catch((e: unknown) => e as { code: string; message: string });
     expect(err).toMatchObject({ code: 'UAI_CRAY_CHECKSUM' });
-    expect((err as Error).message).toContain('f'.repeat(32));
+    expect((err as unknown as Error).message).toContain('f'.repeat(32));
     expect(existsSync(bad)).toBe(false);
     expect(existsSync(`${bad}.partial`)).toBe(false);
   });

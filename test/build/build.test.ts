@@ -1,0 +1,202 @@
+/**
+ * build(): from a real mksquashfs image to the real docker-registry, an OCI layout and a
+ * docker archive in one pass; checked with skopeo and umoci.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build, type BuildResult } from '../../src/build/index.ts';
+import type { Warning } from '../../src/errors.ts';
+import { startRegistry, type TestRegistry } from '../support/registry.ts';
+import { pushLayers, tagsOf, tarOf } from './registry-images.ts';
+import { makeTinyRootfs, UAI_SSH_SCRIPT, type TinyRootfs } from './tiny-rootfs.ts';
+
+let reg: TestRegistry;
+let withSsh: TinyRootfs;
+let withoutSsh: TinyRootfs;
+let work: string;
+
+beforeAll(async () => {
+  reg = await startRegistry({ mode: 'plain' });
+  withSsh = makeTinyRootfs({ files: { 'etc/motd': 'compute\n' } });
+  withoutSsh = makeTinyRootfs({ uaiSsh: false, machine: 183 });
+  work = mkdtempSync(join(tmpdir(), 'uai-build-test-'));
+});
+afterAll(async () => {
+  await reg?.stop();
+  withSsh?.cleanup();
+  withoutSsh?.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const env = { SOURCE_DATE_EPOCH: undefined } as NodeJS.ProcessEnv;
+
+function skopeo(...args: string[]): any {
+  return JSON.parse(execFileSync('skopeo', args, { encoding: 'utf8' }));
+}
+
+function unpack(layout: string, tag: string, name: string): string {
+  const bundle = join(work, name);
+  execFileSync('umoci', ['unpack', '--rootless', '--image', `${layout}:${tag}`, bundle], { stdio: 'pipe' });
+  return join(bundle, 'rootfs');
+}
+
+describe('build()', () => {
+  let result: BuildResult;
+
+  it('publishes to a registry, an OCI layout and a docker archive in one pass', async () => {
+    const layout = join(work, 'layout');
+    const archive = join(work, 'image.tar');
+    const events = new Set<string>();
+    result = await build({
+      source: withSsh.image,
+      destinations: [`docker://${reg.host}/cray/uai:v1`, `oci:${layout}:v1`, `docker-archive:${archive}:cray/uai:v1`],
+      compression: 'gzip',
+      environment: env,
+      onProgress: (e) => events.add(e.phase),
+    });
+    expect(result.architecture).toBe('amd64');
+    expect(result.created).toBe('2023-11-14T22:13:20Z');
+    expect(result.references).toEqual([`${reg.host}/cray/uai@${result.manifestDigest}`, `oci:${layout}:v1`, `docker-archive:${archive}:cray/uai:v1`]);
+    expect([...events]).toEqual(expect.arrayContaining(['resolve', 'check', 'prepare', 'layer', 'commit', 'done']));
+
+    const inspected = skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/cray/uai:v1`);
+    expect(inspected).toMatchObject({ Digest: result.manifestDigest, Architecture: 'amd64', Os: 'linux', Layers: [result.layer.digest] });
+    const config = skopeo('inspect', '--tls-verify=false', '--config', `docker://${reg.host}/cray/uai:v1`);
+    expect(config.config.Entrypoint).toEqual(['/usr/bin/uai-ssh.sh']);
+    expect(config.rootfs.diff_ids).toEqual([result.layer.diffId]);
+
+    // The registry and the layout got the same gzip layer; its diff_id is the sha256 of the tar inside.
+    const blob = join(layout, 'blobs/sha256', result.layer.digest.slice(7));
+    execFileSync('gzip', ['-t', blob]);
+    const tar = execFileSync('zcat', [blob], { maxBuffer: 64 << 20 });
+    expect(`sha256:${createHash('sha256').update(tar).digest('hex')}`).toBe(result.layer.diffId);
+    const names = execFileSync('tar', ['tf', '-'], { input: tar, encoding: 'utf8' });
+    expect(names).not.toContain('99-slingshot-network.conf');
+
+    const rootfs = unpack(layout, 'v1', 'b1');
+    expect(readFileSync(join(rootfs, 'usr/bin/uai-ssh.sh'), 'utf8')).toBe(UAI_SSH_SCRIPT);
+    expect(statSync(join(rootfs, 'usr/bin/uai-ssh.sh')).mode & 0o777).toBe(0o755);
+
+    const fromArchive = join(work, 'from-archive');
+    execFileSync('skopeo', ['copy', `docker-archive:${archive}`, `oci:${fromArchive}:x`], { stdio: 'pipe' });
+    expect(readFileSync(join(unpack(fromArchive, 'x', 'b2'), 'etc/motd'), 'utf8')).toBe('compute\n');
+  });
+
+  it('is deterministic: the same SquashFS gives the same manifest digest', async () => {
+    const again = await build({ source: withSsh.image, destinations: [`docker://${reg.host}/cray/uai:v2`], compression: 'gzip', environment: env });
+    expect(again.manifestDigest).toBe(result.manifestDigest);
+    expect(skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/cray/uai:v2`).Digest).toBe(result.manifestDigest);
+  });
+
+  it('SOURCE_DATE_EPOCH sets created (and so the digests)', async () => {
+    const r = await build({ source: withSsh.image, destinations: [`oci:${join(work, 'sde')}`], compression: 'gzip', environment: { SOURCE_DATE_EPOCH: '1600000000' } });
+    expect(r.created).toBe('2020-09-13T12:26:40Z');
+    expect(r.manifestDigest).not.toBe(result.manifestDigest);
+  });
+
+  it('without /usr/bin/uai-ssh.sh: UAI_IMAGE_NO_UAI_SSH saying how to fix it, and nothing published', async () => {
+    const layout = join(work, 'never');
+    const err = await build({ source: withoutSsh.image, destinations: [`docker://${reg.host}/cray/nossh:v1`, `oci:${layout}`], environment: env }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'UAI_IMAGE_NO_UAI_SSH' });
+    expect((err as Error).message).toContain('--add FILE:/usr/bin/uai-ssh.sh');
+    expect((err as Error).message).toContain('--uai-ssh-from docker://');
+    expect(await tagsOf(reg.url, 'cray/nossh')).toEqual([]);
+    expect(existsSync(layout)).toBe(false);
+  });
+
+  it('--add puts the script in root-owned with the mode asked; the plain profile needs none', async () => {
+    const script = join(work, 'my-uai-ssh.sh');
+    writeFileSync(script, '#!/bin/bash\necho custom\n');
+    const layout = join(work, 'added');
+    const r = await build({
+      source: withoutSsh.image,
+      destinations: [`oci:${layout}:t`],
+      add: [{ dest: '/usr/bin/uai-ssh.sh', content: { path: script }, mode: 0o755 }],
+      environment: env,
+    });
+    expect(r.architecture).toBe('arm64');
+    expect(skopeo('inspect', `oci:${layout}:t`)).toMatchObject({ Architecture: 'arm64' });
+    const rootfs = unpack(layout, 't', 'b3');
+    expect(readFileSync(join(rootfs, 'usr/bin/uai-ssh.sh'), 'utf8')).toBe('#!/bin/bash\necho custom\n');
+    expect(statSync(join(rootfs, 'usr/bin/uai-ssh.sh')).mode & 0o777).toBe(0o755);
+
+    const plain = await build({ source: withoutSsh.image, destinations: [`oci:${join(work, 'plain')}:t`], profile: 'plain', environment: env });
+    expect(skopeo('inspect', '--config', `oci:${join(work, 'plain')}:t`).config.Entrypoint).toBeUndefined();
+    expect(plain.layer.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+  });
+
+  it('--uai-ssh-from takes the script from the last layer that has it', async () => {
+    await pushLayers(reg.host, 'stock/uai', 'base', [
+      await tarOf([{ name: 'usr/', type: 'directory' }, { name: 'usr/bin/', type: 'directory' }, { name: 'usr/bin/uai-ssh.sh', content: 'old\n', mode: 0o700 }]),
+      await tarOf([{ name: 'usr/bin/uai-ssh.sh', content: '#!/bin/bash\nstock v2\n', mode: 0o700 }]),
+      await tarOf([{ name: 'etc/', type: 'directory' }, { name: 'etc/later', content: 'x' }]),
+    ], { gzip: true });
+    const layout = join(work, 'from-stock');
+    await build({ source: withoutSsh.image, destinations: [`oci:${layout}:t`], uaiSshFrom: `docker://${reg.host}/stock/uai:base`, tlsVerify: false, environment: env });
+    const rootfs = unpack(layout, 't', 'b4');
+    expect(readFileSync(join(rootfs, 'usr/bin/uai-ssh.sh'), 'utf8')).toBe('#!/bin/bash\nstock v2\n');
+    expect(statSync(join(rootfs, 'usr/bin/uai-ssh.sh')).mode & 0o777).toBe(0o755);
+  });
+
+  it('--uai-ssh-from honours a whiteout in a later layer', async () => {
+    await pushLayers(reg.host, 'stock/deleted', 'v1', [
+      await tarOf([{ name: 'usr/bin/uai-ssh.sh', content: 'gone\n', mode: 0o755 }]),
+      await tarOf([{ name: 'usr/bin/.wh.uai-ssh.sh', content: '' }]),
+    ]);
+    await expect(
+      build({ source: withoutSsh.image, destinations: [`oci:${join(work, 'wh')}:t`], uaiSshFrom: `docker://${reg.host}/stock/deleted:v1`, environment: env }),
+    ).rejects.toMatchObject({ code: 'UAI_IMAGE_UAI_SSH_FROM', message: expect.stringContaining('whiteout') });
+    expect(existsSync(join(work, 'wh'))).toBe(false);
+  });
+
+  it('format docker sends schema2 + gzip to the registry while an OCI layout keeps the uncompressed tar', async () => {
+    const layout = join(work, 'mixed');
+    const warnings: Warning[] = [];
+    const r = await build({
+      source: withSsh.image,
+      destinations: [`docker://${reg.host}/cray/v2s2:v1`, `oci:${layout}:t`],
+      format: 'docker',
+      environment: env,
+      onWarning: (w) => warnings.push(w),
+    });
+    const raw = skopeo('inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/cray/v2s2:v1`);
+    expect(raw.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(raw.layers[0].mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+    const [registryResult, layoutResult] = r.destinations;
+    expect(layoutResult!.layer.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+    expect(registryResult!.layer.digest).toBe(raw.layers[0].digest);
+    expect(layoutResult!.layer.diffId).toBe(registryResult!.layer.diffId);
+    expect(warnings).toEqual([]);
+  });
+
+  it('an abort mid-push leaves no tag and no temporary file', async () => {
+    const big = makeTinyRootfs({ bigFile: 48 * 1024 * 1024 });
+    try {
+      const layout = join(work, 'aborted-layout');
+      const archive = join(work, 'aborted.tar');
+      const controller = new AbortController();
+      const err = await build({
+        source: big.image,
+        destinations: [`docker://${reg.host}/cray/aborted:v1`, `oci:${layout}:t`, `oci-archive:${archive}`],
+        compression: 'gzip',
+        compressionLevel: 9,
+        environment: env,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.phase === 'layer' && (e.bytes ?? 0) > 4 * 1024 * 1024) controller.abort(new Error('interrupted by SIGINT'));
+        },
+      }).catch((e: unknown) => e);
+      expect((err as Error).message).toBe('interrupted by SIGINT');
+      expect(await tagsOf(reg.url, 'cray/aborted')).toEqual([]);
+      expect(existsSync(layout)).toBe(false);
+      expect(existsSync(archive)).toBe(false);
+      expect(readdirSync(work).filter((n) => n.includes('uai-tmp'))).toEqual([]);
+    } finally {
+      big.cleanup();
+    }
+  });
+});

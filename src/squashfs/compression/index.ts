@@ -10,7 +10,6 @@ import { createLzmaDecompressor } from './lzma.ts';
 import { createLzoDecompressor } from './lzo.ts';
 import { createXzDecompressor } from './xz.ts';
 import { createZstdDecompressor } from './zstd.ts';
-import { decodeCompressorOptions } from './options.ts';
 
 export type { CompressorName, Decompressor } from './decompressor.ts';
 export { decodeCompressorOptions, type CompressorOptions, type GzipOptions, type XzOptions, type Lz4Options, type ZstdOptions, type LzoOptions } from './options.ts';
@@ -35,8 +34,8 @@ export function compressorName(id: number): CompressorName | undefined {
 
 /**
  * The decompressor for a superblock compression id. `options` (the compressor-options
- * payload, if the image has one) is accepted for symmetry and validated by
- * `decodeCompressorOptions`; no codec needs it to decode. Unknown ids throw
+ * payload, if the image has one) is accepted but not needed: every codec decodes its
+ * blocks without it (a damaged options block is the reader's to report). Unknown ids throw
  * `UAI_SQFS_UNSUPPORTED` pointing at the superblock's compression field (offset 20).
  */
 export function createDecompressor(id: number, options?: Uint8Array): Decompressor {
@@ -44,6 +43,6 @@ export function createDecompressor(id: number, options?: Uint8Array): Decompress
   if (!factory) {
     throw new SquashfsError('UAI_SQFS_UNSUPPORTED', 'superblock', 20, `unknown compressor id ${id} (known: 1 gzip, 2 lzma, 3 lzo, 4 xz, 5 lz4, 6 zstd)`);
   }
-  if (options !== undefined && id !== 2) decodeCompressorOptions(id, options);
+  void options; // no codec needs its options to decode; decodeCompressorOptions names them
   return factory();
 }

@@ -36,18 +36,23 @@ export function lzo1xDecompress(input: Uint8Array, maxOutput: number): Uint8Arra
   const literals = (n: number): void => {
     need(n);
     room(n);
-    out.set(input.subarray(ip, ip + n), op);
-    ip += n;
-    op += n;
+    if (n < 32) {
+      for (let i = 0; i < n; i++) out[op++] = input[ip++]!;
+    } else {
+      out.set(input.subarray(ip, ip + n), op);
+      ip += n;
+      op += n;
+    }
   };
   const match = (distance: number, length: number): void => {
     if (distance > op) throw new Error(`match distance ${distance} reaches before the output start at byte ${op}`);
     room(length);
     let from = op - distance;
-    if (distance >= length) {
+    if (length >= 32 && distance >= length) {
       out.copyWithin(op, from, from + length);
       op += length;
     } else {
+      // Byte by byte: short copies, and overlapping ones that repeat a pattern.
       for (let i = 0; i < length; i++) out[op++] = out[from++]!;
     }
   };

@@ -69,7 +69,9 @@ interface SdkError {
 export function s3Error(err: unknown, name: string, action: string, extra: Record<string, unknown> = {}): SourceError {
   const e = err as SdkError;
   const status = e.$metadata?.httpStatusCode;
-  const s3Code = e.Code ?? e.name;
+  // A HEAD answer has no body, so the SDK knows no S3 code: name the status instead.
+  const named = e.Code ?? e.name;
+  const s3Code = named && named !== 'Unknown' ? named : status === 403 ? 'Forbidden' : status === 404 ? 'NotFound' : named;
   let code: SourceErrorCode = 'UAI_SOURCE_HTTP';
   if (status === 404 || s3Code === 'NoSuchKey' || s3Code === 'NoSuchBucket' || s3Code === 'NotFound') code = 'UAI_SOURCE_NOT_FOUND';
   else if (status === 403 || status === 401) code = 'UAI_SOURCE_DENIED';

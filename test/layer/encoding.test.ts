@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { layerTar } from '../../src/layer/index.ts';
 import { encodeTarHeader, splitIndex, NEED_PATH, NEED_UID, NEED_SIZE, NEED_GID, NEED_LINKPATH, TYPE_FILE } from '../../src/layer/tar-header.ts';
 import { encodePaxRecords, paxRecordLength } from '../../src/layer/pax.ts';
+import { TarWriter } from '../../src/layer/tar-writer.ts';
 import { FakeImage, type FakeSpec } from './support/fake-image.ts';
 import { collect, parsePax, parseTar } from './support/parse-tar.ts';
 
@@ -45,6 +46,40 @@ describe('tar header encoder', () => {
     const file = join(tmp, 'one.tar');
     writeFileSync(file, Buffer.concat([out, Buffer.alloc(1024)]));
     expect(execFileSync('tar', ['--numeric-owner', '-tvf', file], { encoding: 'utf8' })).toMatch(/^-rw-r----- 5\/6 +0 2023-11-14 \d\d:\d\d \.\/hello\n$/);
+  });
+});
+
+describe('tar writer', () => {
+  it('puts a PAX size record before a header of a file of 8 GiB or more', () => {
+    const w = new TarWriter();
+    const size = 8 * 2 ** 30 + 3;
+    w.addEntry({ name: enc.encode('./huge'), typeflag: TYPE_FILE, mode: 0o644, uid: 0, gid: 0, size, mtime: 1 });
+    w.finish();
+    const bytes = Buffer.concat(w.take());
+    expect(bytes[156]).toBe(0x78); // 'x' first
+    const bodyLength = parseInt(bytes.subarray(124, 135).toString('latin1'), 8);
+    expect(parsePax(bytes.subarray(512, 512 + bodyLength)).map(([k, v]) => [k, Buffer.from(v).toString('latin1')])).toEqual([['size', String(size)]]);
+    const header = bytes.subarray(1024, 1536);
+    expect(header.subarray(0, 6).toString('latin1')).toBe('./huge');
+    expect(header.subarray(124, 136).toString('latin1')).toBe('00000000000\0');
+  });
+
+  it('hands out large data pieces without copying and keeps everything in order', () => {
+    const w = new TarWriter({ chunkSize: 4096, passThroughBytes: 1000 });
+    const big = new Uint8Array(5000).fill(9);
+    w.addEntry({ name: enc.encode('./a'), typeflag: TYPE_FILE, mode: 0o644, uid: 0, gid: 0, size: 5003, mtime: 1 });
+    w.addData(Uint8Array.from([1, 2, 3]));
+    w.addData(big);
+    w.endData(5003);
+    w.finish();
+    const chunks = w.take();
+    expect(chunks).toContain(big);
+    const all = Buffer.concat(chunks);
+    expect(all.length).toBe(512 + 5120 + 1024);
+    expect([...all.subarray(512, 515)]).toEqual([1, 2, 3]);
+    expect(all.subarray(515, 5515).every((b) => b === 9)).toBe(true);
+    expect(all.subarray(5515).every((b) => b === 0)).toBe(true);
+    expect(w.bytes).toBe(all.length);
   });
 });
 

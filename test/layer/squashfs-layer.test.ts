@@ -241,6 +241,25 @@ describe('layer of a real SquashFS', () => {
     expect(seen).toEqual(entries.map((e) => ({ name: e.rawName, type: typeOf[e.type], size: e.size })));
   });
 
+  it('stops reading when aborted mid-stream', async () => {
+    const sqfs = await SquashfsImage.open(await FileSource.open(images.gzip!));
+    try {
+      const controller = new AbortController();
+      const layer = createSquashfsLayer(sqfs, { chunkSize: 4096 });
+      let chunks = 0;
+      const consume = async () => {
+        for await (const _ of layer.open({ signal: controller.signal })) {
+          if (++chunks === 2) controller.abort(new Error('user stop'));
+        }
+      };
+      await expect(consume()).rejects.toThrow('user stop');
+      expect(chunks).toBeLessThan(10);
+      expect(() => layer.size()).toThrow(expect.objectContaining({ code: 'UAI_LAYER_NOT_COMPUTED' }));
+    } finally {
+      await sqfs.close();
+    }
+  });
+
   it('refuses whiteout names in a real image unless allowed', async () => {
     const img = join(tmp, 'wh.sqfs');
     mksquashfs(buildWhiteoutTree(tmp), img, []);

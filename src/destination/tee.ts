@@ -102,6 +102,8 @@ export async function tee<T>(
       .then(() => consume(branch))
       .finally(() => branch.detach());
   });
+  // Observed now: a consumer may fail long before allSettled below is reached.
+  for (const p of settled) p.catch(() => undefined);
   let sourceError: { error: unknown } | undefined;
   const iterator = source[Symbol.asyncIterator]();
   try {

@@ -79,7 +79,7 @@ export function makeTinyRootfs(options: TinyRootfsOptions = {}): TinyRootfs {
   }
   const image = join(dir, 'rootfs.sqfs');
   const time = String(options.time ?? 1700000000);
-  execFileSync('mksquashfs', [root, image, '-noappend', '-quiet', '-no-progress', '-all-root', '-mkfs-time', time, '-all-time', time, '-comp', 'gzip'], {
+  execFileSync('mksquashfs', [root, image, '-noappend', '-quiet', '-no-progress', '-all-root', '-mkfs-time', time, '-all-time', time, '-comp', 'gzip', ...(options.bigFile ? ['-noD'] : [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return { dir, image, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

@@ -53,6 +53,22 @@ describe('tee', () => {
     expect(results[1]).toMatchObject({ status: 'fulfilled', value: Array.from({ length: 20 }, (_, i) => i) });
   });
 
+  it('a consumer failing while the source is slow is not an unhandled rejection', async () => {
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 30));
+        yield Uint8Array.of(i);
+      }
+    }
+    const failing = async (s: AsyncIterable<Uint8Array>) => {
+      for await (const _ of s) throw new Error('early failure');
+      return [];
+    };
+    const { results } = await tee(slow(), [failing, (s) => collect(s)]);
+    expect(results[0]?.status).toBe('rejected');
+    expect(results[1]).toEqual({ status: 'fulfilled', value: [0, 1, 2, 3] });
+  });
+
   it('reports a source failure to every consumer and to the caller', async () => {
     async function* broken(): AsyncGenerator<Uint8Array> {
       yield Uint8Array.of(1);

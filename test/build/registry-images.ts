@@ -11,7 +11,7 @@ import { RegistryClient } from '../../src/destination/registry/index.ts';
 export async function tarOf(files: Array<{ name: string; content?: string; mode?: number; type?: 'directory' }>): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
   for (const f of files) {
     if (f.type === 'directory') p.entry({ name: f.name, type: 'directory', mode: 0o755 });

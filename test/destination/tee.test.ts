@@ -39,7 +39,7 @@ describe('tee', () => {
       }
       return seen;
     };
-    await tee(numbers(30, produced), [slow, (s) => collect(s)]);
+    await tee(numbers(30, produced), [slow, (s) => collect(s).then((v) => v.length)]);
     expect(maxLead).toBeLessThanOrEqual(2);
   });
 

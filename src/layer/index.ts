@@ -19,3 +19,5 @@ export type { Injection } from './inject.ts';
 export { DigestCounter, digestStream, type StreamDigest } from './digest.ts';
 export { encodeTarHeader, splitIndex, type TarHeaderFields } from './tar-header.ts';
 export { encodePaxRecords, type PaxRecord } from './pax.ts';
+// gzip/zstd layers around the uncompressed one (src/layer/compression/, its own owner).
+export * from './compression/index.ts';

@@ -96,6 +96,16 @@ describe('layerTar on hand-made entries', () => {
     expect(layer.stats().entries).toBe(15);
   });
 
+  it('fails a second stream that does not regenerate the same bytes', async () => {
+    const image = new FakeImage([{ path: '/' }, { path: '/f', data: 'abc' }]);
+    const layer = createSquashfsLayer(image);
+    await collect(layer.open());
+    const first = layer.diffId();
+    (image.entries[1] as { mtime: number }).mtime += 1;
+    await expect(collect(layer.open())).rejects.toMatchObject({ code: 'UAI_LAYER_NOT_DETERMINISTIC' });
+    expect(layer.diffId()).toBe(first);
+  });
+
   it('reads no data for excluded files, pruned subtrees and hard-link repeats', async () => {
     const { image, entries, stats } = await tarOf(BASE, { exclude: ['/usr/bin', 'fifo'] });
     expect(image.dataRead).toEqual(['/etc/hosts', '/etc/motd']);

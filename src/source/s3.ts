@@ -75,8 +75,10 @@ export function s3Error(err: unknown, name: string, action: string, extra: Recor
   let code: SourceErrorCode = 'UAI_SOURCE_HTTP';
   if (status === 404 || s3Code === 'NoSuchKey' || s3Code === 'NoSuchBucket' || s3Code === 'NotFound') code = 'UAI_SOURCE_NOT_FOUND';
   else if (status === 403 || status === 401) code = 'UAI_SOURCE_DENIED';
-  const transient = status === undefined ? !(err instanceof SourceError) : status >= 500 || status === 429;
-  const what = status !== undefined ? `S3 ${status}${s3Code ? ` ${s3Code}` : ''}` : (e.message ?? String(err));
+  const tls = status === undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|certificate/i.test(`${(err as { code?: string }).code ?? ''} ${e.message ?? ''}`);
+  const transient = status === undefined ? !(err instanceof SourceError) && !tls : status >= 500 || status === 429;
+  const what =
+    status !== undefined ? `S3 ${status}${s3Code ? ` ${s3Code}` : ''}` : `${e.message ?? String(err)}${tls ? ' (is the endpoint\'s CA trusted? give it with --ca-file)' : ''}`;
   return new SourceError(code, `${name}: ${action}: ${what}`, {
     cause: err,
     details: { source: name, ...(status !== undefined ? { status } : {}), ...(s3Code ? { s3Code } : {}), transient, ...extra },

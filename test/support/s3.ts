@@ -3,11 +3,13 @@
  * port the OS picks, with its data in a temporary directory. It checks SigV4
  * signatures for the key pair S3RVER / S3RVER.
  *
- *   const s3 = await startS3rver(['boot-images']);
+ *   const s3 = await startS3rver(['boot-images']);          // or { tls: { key, cert } } for https
  *   await s3.put('boot-images', 'id/rootfs', bytes);
  *   ...; await s3.stop();
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -31,16 +33,25 @@ export interface S3rver {
 
 const CHILD = `
 const S3rver = require('s3rver');
+const fs = require('fs');
 const buckets = JSON.parse(process.argv[2]);
+const tls = process.argv[3] ? JSON.parse(process.argv[3]) : undefined;
 const server = new S3rver({ address: '127.0.0.1', port: 0, directory: process.argv[1], silent: true,
+  ...(tls ? { key: fs.readFileSync(tls.key), cert: fs.readFileSync(tls.cert) } : {}),
   configureBuckets: buckets.map((name) => ({ name })) });
 server.run().then((addr) => process.stdout.write(JSON.stringify(addr) + '\\n'), (err) => { console.error(err); process.exit(1); });
 process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
 `;
 
-export async function startS3rver(buckets: string[]): Promise<S3rver> {
+export interface S3rverOptions {
+  /** Serve HTTPS with this key and certificate (PEM file paths); the helper's client trusts `cert`. */
+  tls?: { key: string; cert: string };
+}
+
+export async function startS3rver(buckets: string[], options: S3rverOptions = {}): Promise<S3rver> {
   const dir = await mkdtemp(join(tmpdir(), 'uai-s3rver-'));
-  const child: ChildProcess = spawn(process.execPath, ['-e', CHILD, dir, JSON.stringify(buckets)], {
+  const args = ['-e', CHILD, dir, JSON.stringify(buckets), ...(options.tls ? [JSON.stringify(options.tls)] : [])];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,8 +64,9 @@ export async function startS3rver(buckets: string[]): Promise<S3rver> {
     lines.once('line', (line) => resolvePort((JSON.parse(line) as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}: ${stderr}`)));
   });
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const client = new S3Client({
+    ...(options.tls ? { requestHandler: { httpsAgent: new HttpsAgent({ ca: readFileSync(options.tls.cert) }) } } : {}),
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 export const GNU_TIME = '/usr/bin/time';
 
 export interface RunOptions {
+  /** How failures name the command (default: the program's name). */
+  name?: string;
   /** Where stdout goes: a file path (e.g. /dev/null) or 'capture' to return it. Default: /dev/null. */
   stdout?: string | 'capture';
   env?: NodeJS.ProcessEnv;
@@ -21,6 +23,8 @@ export interface RunResult {
   wallMs: number;
   /** Peak resident set size of the process (largest of it and its waited-for children), KiB. */
   peakRssKiB: number;
+  /** User + system CPU time of the process and its children, ms (cores used = cpuMs / wallMs). */
+  cpuMs: number;
   exitCode: number;
   stdout: string;
   stderrTail: string;
@@ -35,7 +39,7 @@ export async function runMeasured(cmd: string, args: readonly string[], options:
   const outFd = capture ? undefined : openSync(options.stdout ?? '/dev/null', 'w');
   const started = process.hrtime.bigint();
   try {
-    const child = spawn(GNU_TIME, ['-f', '%M', '-o', timeFile, '--', cmd, ...args], {
+    const child = spawn(GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, '--', cmd, ...args], {
       stdio: ['ignore', capture ? 'pipe' : outFd, 'pipe'],
       env: options.env ?? process.env,
       cwd: options.cwd,
@@ -54,8 +58,10 @@ export async function runMeasured(cmd: string, args: readonly string[], options:
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
     // GNU time writes "Command exited with non-zero status N" before the format line.
     const lines = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim().split('\n') : [];
-    const peakRssKiB = Number(lines[lines.length - 1] ?? NaN);
-    return { wallMs, peakRssKiB, exitCode, stdout: Buffer.concat(out).toString('utf8'), stderrTail: err.trim() };
+    const [rss, user, sys] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+    const peakRssKiB = rss ?? NaN;
+    const cpuMs = ((user ?? NaN) + (sys ?? NaN)) * 1000;
+    return { wallMs, peakRssKiB, cpuMs, exitCode, stdout: Buffer.concat(out).toString('utf8'), stderrTail: err.trim() };
   } finally {
     if (outFd !== undefined) closeSync(outFd);
     rmSync(timeFile, { force: true });
@@ -66,6 +72,8 @@ export async function runMeasured(cmd: string, args: readonly string[], options:
 export interface Sample {
   wallMs: number;
   peakRssKiB: number;
+  /** CPU time (user + system) of every process of the run, ms. */
+  cpuMs?: number;
   phases?: Record<string, number>;
   /** Extra numbers a variant reports (e.g. the CLI's --json timings). */
   extra?: Record<string, unknown>;
@@ -84,8 +92,8 @@ export class RunFailed extends Error {
 /** Runs a command and returns its sample, throwing RunFailed on a non-zero exit. */
 export async function sampleOf(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<Sample & { stdout: string }> {
   const r = await runMeasured(cmd, args, options);
-  if (r.exitCode !== 0) throw new RunFailed(`${cmd} ${args.slice(0, 2).join(' ')}`, r);
-  return { wallMs: r.wallMs, peakRssKiB: r.peakRssKiB, stdout: r.stdout };
+  if (r.exitCode !== 0) throw new RunFailed(options.name ?? cmd.split('/').pop()!, r);
+  return { wallMs: r.wallMs, peakRssKiB: r.peakRssKiB, cpuMs: r.cpuMs, stdout: r.stdout };
 }
 
 export interface Variant {
@@ -93,6 +101,8 @@ export interface Variant {
   id: string;
   /** What it runs, for the report. */
   label: string;
+  /** Run this variant at most this many times (slow baselines); default: every repetition. */
+  maxReps?: number;
   run(rep: number): Promise<Sample>;
   /** Untimed set-up before each run (fresh registry, podman state…). */
   before?(rep: number): Promise<void>;
@@ -154,7 +164,7 @@ export async function alternate(
     for (const [i, v] of variants.entries()) {
       options.signal?.throwIfAborted();
       const m = results[i]!;
-      if (!('run' in v) || m.status !== 'ok') continue;
+      if (!('run' in v) || m.status !== 'ok' || rep >= (v.maxReps ?? reps)) continue;
       try {
         await v.before?.(rep);
         const sample = await v.run(rep);

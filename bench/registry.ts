@@ -107,7 +107,7 @@ export async function startBenchRegistry(workDir: string, options: { signal?: Ab
   if (existsSync(SUPPORT)) {
     const mod = (await import(pathToFileURL(SUPPORT).href)) as { startRegistry?: (o?: object) => Promise<SupportRegistry> };
     if (typeof mod.startRegistry === 'function') {
-      const r = await mod.startRegistry({});
+      const r = await mod.startRegistry({ mode: 'plain' });
       const host = r.host ?? (r.url ? new URL(r.url).host : r.port ? `127.0.0.1:${r.port}` : undefined);
       const stop = r.stop ?? r.close;
       if (host && stop) return { host, kind: 'startRegistry() from test/support/registry.ts', stop: () => stop.call(r) };

@@ -71,11 +71,12 @@ export function preparePodman(workDir: string, options: { install: boolean; log?
   return `podman does not work here: ${notes.join('; ')}`;
 }
 
-async function step(phases: Record<string, number>, peak: { kib: number }, name: string, cmd: string, args: string[], stdout?: string): Promise<void> {
+async function step(phases: Record<string, number>, peak: { kib: number; cpuMs: number }, name: string, cmd: string, args: string[], stdout?: string): Promise<void> {
   const r = await runMeasured(cmd, args, { stdout });
   if (r.exitCode !== 0) throw new RunFailed(`seed pipeline step ${name} (${cmd})`, r);
   phases[name] = r.wallMs;
   peak.kib = Math.max(peak.kib, r.peakRssKiB);
+  peak.cpuMs += r.cpuMs;
 }
 
 /** The seed procedure on one image, pushing to a registry that `host()` names at run time. */
@@ -93,13 +94,13 @@ export function seedPipelineVariant(id: string, image: string, workDir: string, 
     },
     async run(rep): Promise<Sample> {
       const phases: Record<string, number> = {};
-      const peak = { kib: 0 };
+      const peak = { kib: 0, cpuMs: 0 };
       await step(phases, peak, 'extract (unsquashfs, stands in for the loop mount)', 'unsquashfs', ['-q', '-n', '-d', root, image]);
       await step(phases, peak, 'tar --xattrs -cf', 'tar', ['--xattrs', "--xattrs-include=*", '--exclude=99-slingshot-network.conf', '-cf', tarball, '-C', root, '.']);
       await step(phases, peak, 'podman import', 'podman', [...podman.flags, 'import', '--change', 'ENTRYPOINT /usr/bin/uai-ssh.sh', tarball, ref]);
       await step(phases, peak, 'podman push', 'podman', [...podman.flags, 'push', '--tls-verify=false', ref, `docker://${host()}/bench/seed:${rep}`]);
       const wallMs = Object.values(phases).reduce((a, b) => a + b, 0);
-      return { wallMs, peakRssKiB: peak.kib, phases };
+      return { wallMs, peakRssKiB: peak.kib, cpuMs: peak.cpuMs, phases };
     },
     async after() {
       rmSync(dir, { recursive: true, force: true });

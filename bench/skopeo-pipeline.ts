@@ -28,16 +28,19 @@ export function skopeoPipelineVariant(id: string, image: string, workDir: string
     async run(rep): Promise<Sample> {
       const phases: Record<string, number> = {};
       let peak = 0;
+      let cpuMs = 0;
       const started = process.hrtime.bigint();
       const tmp = join(layout, 'blobs', 'sha256', 'layer.tmp');
       let r = await runMeasured('sqfs2tar', [image], { stdout: tmp });
       if (r.exitCode !== 0) throw new RunFailed('sqfs2tar', r);
       phases['sqfs2tar > file'] = r.wallMs;
       peak = Math.max(peak, r.peakRssKiB);
+      cpuMs += r.cpuMs;
       r = await runMeasured('sha256sum', [tmp], { stdout: 'capture' });
       if (r.exitCode !== 0) throw new RunFailed('sha256sum', r);
       phases['sha256sum'] = r.wallMs;
       peak = Math.max(peak, r.peakRssKiB);
+      cpuMs += r.cpuMs;
       const hex = r.stdout.split(/\s/)[0]!;
       renameSync(tmp, join(layout, 'blobs', 'sha256', hex));
       const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${hex}`, size: statSync(join(layout, 'blobs', 'sha256', hex)).size };
@@ -65,8 +68,9 @@ export function skopeoPipelineVariant(id: string, image: string, workDir: string
       if (r.exitCode !== 0) throw new RunFailed('skopeo copy', r);
       phases['skopeo copy'] = r.wallMs;
       peak = Math.max(peak, r.peakRssKiB);
+      cpuMs += r.cpuMs;
       // Wall time includes the small JSON writes between the steps.
-      return { wallMs: Number(process.hrtime.bigint() - started) / 1e6, peakRssKiB: peak, phases };
+      return { wallMs: Number(process.hrtime.bigint() - started) / 1e6, peakRssKiB: peak, cpuMs, phases };
     },
     async after() {
       rmSync(layout, { recursive: true, force: true });

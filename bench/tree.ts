@@ -31,6 +31,28 @@ const TOP_DIRS = [
   'var/lib', 'var/log', 'root', 'srv', 'home',
 ];
 
+/**
+ * A stand-in for /usr/bin/bash: an x86-64 ELF header (what the image stage reads to tell
+ * the architecture) followed by binary-like bytes, plus `sh -> bash` and the UAI
+ * entrypoint /usr/bin/uai-ssh.sh that the seed procedure's ENTRYPOINT names.
+ */
+function writeShell(dir: string, pool: Buffer, prng: Prng, bytes: number): void {
+  const body = Buffer.alloc(bytes);
+  fillFromPool(body, pool, prng, 0xba5);
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]).copy(body, 0);
+  body.writeUInt16LE(3, 16); // ET_DYN (a PIE executable)
+  body.writeUInt16LE(0x3e, 18); // EM_X86_64
+  body.writeUInt32LE(1, 20); // EV_CURRENT
+  const bash = join(dir, 'usr', 'bin', 'bash');
+  writeFileSync(bash, body, { mode: 0o755 });
+  symlinkSync('bash', join(dir, 'usr', 'bin', 'sh'));
+  utimesSync(bash, BASE_MTIME, BASE_MTIME);
+  lutimesSync(join(dir, 'usr', 'bin', 'sh'), BASE_MTIME, BASE_MTIME);
+  const entrypoint = join(dir, 'usr', 'bin', 'uai-ssh.sh');
+  writeFileSync(entrypoint, '#!/bin/bash\n# UAI entrypoint (benchmark stand-in)\nexec /usr/sbin/sshd -D -e\n', { mode: 0o755 });
+  utimesSync(entrypoint, BASE_MTIME, BASE_MTIME);
+}
+
 /** Writes the rootfs-like tree into `dir` (which must not exist yet). */
 export function writeRootfsTree(dir: string, options: { entries: number; seed: number }): TreeStats {
   const prng = new Prng(options.seed);
@@ -64,10 +86,14 @@ export function writeRootfsTree(dir: string, options: { entries: number; seed: n
     stats.symlinks++;
   }
 
+  writeShell(dir, binary, prng, 1_200_000);
+  stats.files += 2;
+  stats.symlinks++;
+  stats.fileBytes += 1_200_000;
   const dirTarget = Math.round(options.entries * 0.12);
   const linkTarget = Math.round(options.entries * 0.08);
   const hardTarget = Math.round(options.entries * 0.01);
-  const fileTarget = Math.max(2, options.entries - dirTarget - linkTarget - hardTarget);
+  const fileTarget = Math.max(2, options.entries - dirTarget - linkTarget - hardTarget - 2);
   const words = ['lib', 'core', 'net', 'data', 'cray', 'mpi', 'pals', 'perf', 'conf', 'share', 'tools', 'plugins', 'python3', 'site', 'x86_64', 'modules', 'firmware', 'locale', 'kernel', 'drivers'];
 
   while (dirs.length < dirTarget) {
@@ -80,10 +106,7 @@ export function writeRootfsTree(dir: string, options: { entries: number; seed: n
   stats.dirs = dirs.length;
 
   // Files: a few directories get very many (usr/bin, usr/lib64), most get a handful.
-  const special: Array<[string, string, number]> = [
-    ['usr/bin', 'uai-ssh.sh', 0o755],
-    ['etc/NetworkManager/conf.d', '99-slingshot-network.conf', 0o644],
-  ];
+  const special: Array<[string, string, number]> = [['etc/NetworkManager/conf.d', '99-slingshot-network.conf', 0o644]];
   for (let i = 0; i < fileTarget; i++) {
     const fixed = special[i];
     const parent = fixed ? fixed[0] : dirs[Math.floor(dirs.length * prng.next() ** 2.5)]!;
@@ -104,9 +127,9 @@ export function writeRootfsTree(dir: string, options: { entries: number; seed: n
     files.push(path);
     stats.fileBytes += size;
   }
-  stats.files = files.length;
+  stats.files += files.length;
 
-  for (let i = 0; i < linkTarget - 4; i++) {
+  for (let i = 0; i < linkTarget - 5; i++) {
     const target = prng.next() < 0.02 ? `missing-${i}` : prng.pick(files);
     const parent = prng.pick(dirs);
     const path = `${parent}/${uniqueName(parent, `link${i}${prng.next() < 0.5 ? '.so' : ''}`)}`;
@@ -154,10 +177,12 @@ export function writeLargeTree(dir: string, options: { bytes: number; seed: numb
   const text = textPool(options.seed + 1, 8 * MiB);
   const binary = binaryPool(options.seed + 2, 8 * MiB);
   const chunk = Buffer.alloc(MiB);
-  const stats: TreeStats = { entries: 0, dirs: 2, files: 0, symlinks: 0, hardlinks: 0, xattrFiles: 0, fileBytes: 0 };
+  const stats: TreeStats = { entries: 0, dirs: 4, files: 2, symlinks: 1, hardlinks: 0, xattrFiles: 0, fileBytes: 200_000 };
   mkdirSync(dir, { recursive: false });
   mkdirSync(join(dir, 'data'));
   mkdirSync(join(dir, 'opt'));
+  mkdirSync(join(dir, 'usr', 'bin'), { recursive: true });
+  writeShell(dir, binary, prng, 200_000);
   const max = Math.max(1, Math.min(96, Math.ceil(options.bytes / MiB / 8)));
   const min = Math.max(1, Math.min(16, max));
   for (let n = 0; stats.fileBytes < options.bytes; n++) {
@@ -177,7 +202,7 @@ export function writeLargeTree(dir: string, options: { bytes: number; seed: numb
     stats.files++;
     stats.fileBytes += size;
   }
-  for (const d of ['data', 'opt', '.']) utimesSync(join(dir, d), BASE_MTIME, BASE_MTIME);
-  stats.entries = stats.dirs + stats.files;
+  for (const d of ['data', 'opt', 'usr/bin', 'usr', '.']) utimesSync(join(dir, d), BASE_MTIME, BASE_MTIME);
+  stats.entries = stats.dirs + stats.files + stats.symlinks;
   return stats;
 }

@@ -1,0 +1,110 @@
+/**
+ * Command-line options of `npm run bench` (node bench/run.ts).
+ */
+import { resolve } from 'node:path';
+import type { Scale } from './images.ts';
+import { REPO_ROOT } from './uai-cli.ts';
+
+export const SCENARIOS = ['tar', 'build', 's3', 'ls'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  scale: Scale;
+  /** Repetitions of each quick variant (tar, ls, uai build). */
+  reps: number;
+  /** Repetitions of the slow baselines (seed pipeline, sqfs2tar + skopeo, S3 builds). */
+  slowReps: number;
+  only: Set<Scenario>;
+  /** Where trees, images, registries and podman storage live (gitignored). */
+  workDir: string;
+  /** The Markdown report. */
+  out: string;
+  /** Every sample as JSON, for tests and later comparison. */
+  json: string;
+  /** Profile one `uai-assemble tar` run with `node --cpu-prof`. */
+  profile: boolean;
+  /** Install podman with apt-get when missing (never in smoke mode). */
+  installPodman: boolean;
+}
+
+export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|build|s3|ls[,…]] [--reps N]
+                         [--work DIR] [--out FILE.md] [--json FILE.json] [--no-profile]
+
+  (default)  full size: a rootfs-like tree of 110k entries and 1.1 GiB of large files,
+             in gzip, xz, zstd and lz4; 3 repetitions (2 for the slow baselines);
+             writes docs/benchmarks.md
+  --quick    small images (10k entries, 96 MiB), 1 repetition; writes bench/work/quick/benchmarks.md
+  --smoke    tiny images (400 entries, 4 MiB), 1 repetition, no podman install (for CI)
+  --only     run only these scenarios (repeatable or comma-separated)
+  --reps N   repetitions of every variant (slow baselines included)
+`;
+
+export class BenchUsageError extends Error {}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  let scale: Scale = 'full';
+  let reps: number | undefined;
+  const only = new Set<Scenario>();
+  let workDir = resolve(REPO_ROOT, 'bench', 'work');
+  let out: string | undefined;
+  let json: string | undefined;
+  let profile = true;
+  const args = [...argv];
+  const value = (flag: string): string => {
+    const v = args.shift();
+    if (v === undefined || v.startsWith('--')) throw new BenchUsageError(`${flag} needs a value`);
+    return v;
+  };
+  while (args.length > 0) {
+    const arg = args.shift()!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const get = () => inline ?? value(flag);
+    switch (flag) {
+      case '--quick':
+        scale = 'quick';
+        break;
+      case '--smoke':
+        scale = 'smoke';
+        break;
+      case '--only':
+        for (const s of get().split(',')) {
+          if (!(SCENARIOS as readonly string[]).includes(s)) throw new BenchUsageError(`--only: unknown scenario '${s}' (${SCENARIOS.join(', ')})`);
+          only.add(s as Scenario);
+        }
+        break;
+      case '--reps': {
+        const n = Number(get());
+        if (!Number.isInteger(n) || n < 1 || n > 50) throw new BenchUsageError('--reps needs an integer from 1 to 50');
+        reps = n;
+        break;
+      }
+      case '--work':
+        workDir = resolve(get());
+        break;
+      case '--out':
+        out = resolve(get());
+        break;
+      case '--json':
+        json = resolve(get());
+        break;
+      case '--no-profile':
+        profile = false;
+        break;
+      default:
+        throw new BenchUsageError(`unknown option '${arg}'`);
+    }
+  }
+  const full = scale === 'full';
+  const finalOut = out ?? (full ? resolve(REPO_ROOT, 'docs', 'benchmarks.md') : resolve(workDir, scale, 'benchmarks.md'));
+  return {
+    scale,
+    reps: reps ?? (full ? 3 : 1),
+    slowReps: reps ?? (full ? 2 : 1),
+    only: only.size > 0 ? only : new Set(SCENARIOS),
+    workDir,
+    out: finalOut,
+    json: json ?? resolve(workDir, scale, 'results.json'),
+    profile,
+    installPodman: scale !== 'smoke',
+  };
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: builds (or reuses) the benchmark images, runs every scenario with
+ * alternated repetitions, profiles one run, and writes the report (docs/benchmarks.md for
+ * a full run) plus the raw samples as JSON. See bench/README.md and docs/benchmarks.md.
+ */
+import { buildScenario } from './scenario-build.ts';
+import { lsScenario, tarScenario } from './scenario-tar-ls.ts';
+import { s3Scenario } from './scenario-s3.ts';
+import type { BenchContext, Group } from './context.ts';
+import { COMPRESSORS, prepareImages, type Compressor, type TreeKind } from './images.ts';
+import { describeMachine } from './machine.ts';
+import { sampleOf, statsOf } from './measure.ts';
+import { BenchUsageError, USAGE, parseOptions, type BenchOptions } from './options.ts';
+import { profileCli } from './profile.ts';
+import { writeResults, type Results } from './report.ts';
+import { evaluateTargets } from './targets.ts';
+import { probeCli, uaiArgv } from './uai-cli.ts';
+import { loadavg } from 'node:os';
+
+function whatToBuild(options: BenchOptions): { trees: TreeKind[]; compressors: Compressor[] } {
+  const all = options.only.has('tar') || options.only.has('ls');
+  const trees: TreeKind[] = options.only.has('tar') || options.only.has('build') || options.only.has('s3') ? ['rootfs', 'large'] : ['rootfs'];
+  return { trees, compressors: all ? [...COMPRESSORS] : ['gzip'] };
+}
+
+export async function runBench(argv: readonly string[], signal?: AbortSignal): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let options: BenchOptions;
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (!(err instanceof BenchUsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  const started = Date.now();
+  const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  const machine = describeMachine();
+  const cli = probeCli();
+  log(`scale ${options.scale}, ${options.reps} reps (${options.slowReps} for slow baselines), scenarios: ${[...options.only].join(', ')}`);
+  log(`uai-assemble commands available: ${[...cli.commands].join(', ') || 'none'}`);
+
+  const wanted = whatToBuild(options);
+  const images = await prepareImages(options.workDir, options.scale, wanted, log);
+  const notes: string[] = [];
+  const ctx: BenchContext = { options, images, cli, log, signal, notes };
+
+  let startup: Results['startup'];
+  try {
+    const samples = [];
+    for (let i = 0; i < Math.max(3, options.reps); i++) {
+      const [cmd, args] = uaiArgv(['--version']);
+      samples.push((await sampleOf(cmd, args, { name: 'uai-assemble --version', signal })).wallMs);
+    }
+    startup = statsOf(samples);
+  } catch (err) {
+    notes.push(`\`uai-assemble --version\` failed: ${String(err)}`);
+  }
+
+  const groups: Group[] = [];
+  if (options.only.has('tar')) groups.push(...(await tarScenario(ctx)));
+  if (options.only.has('ls')) groups.push(...(await lsScenario(ctx)));
+  if (options.only.has('build')) groups.push(...(await buildScenario(ctx)));
+  if (options.only.has('s3')) groups.push(...(await s3Scenario(ctx)));
+
+  const profiles: Results['profiles'] = [];
+  if (options.profile && options.only.has('tar')) {
+    const missing = cli.missing('tar');
+    for (const image of images.filter((i) => i.compressor === 'gzip')) {
+      log(`profiling uai-assemble tar on ${image.name}`);
+      profiles.push({
+        image: image.name,
+        summary: missing ?? (await profileCli(['tar', image.path, '-o', '/dev/null'], options.workDir, 'uai-assemble tar IMAGE -o /dev/null')),
+      });
+    }
+  }
+
+  for (const g of groups)
+    for (const m of g.measurements) if (m.status !== 'ok') notes.push(`${m.id} (${m.label}): ${m.status === 'unavailable' ? 'not available yet' : 'failed'} — ${m.note ?? ''}`);
+  machine.loadEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+  const targets = evaluateTargets(groups, images);
+  const results: Results = {
+    machine,
+    options: { ...options, only: [...options.only] },
+    command: `node bench/run.ts ${argv.join(' ')}`.trim(),
+    images,
+    groups,
+    targets,
+    startup,
+    profiles,
+    notes,
+    durationMs: Date.now() - started,
+  };
+  writeResults(results, options.out, options.json);
+  for (const t of targets) log(`target ${t.title} (${t.goal}): ${t.verdict} ${t.rows.map((r) => `${r.image}=${r.text}`).join(' ')}`);
+  log(`wrote ${options.out} and ${options.json} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return 0;
+}
+
+if (import.meta.main) {
+  const controller = new AbortController();
+  const stop = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.exitCode = await runBench(process.argv.slice(2), controller.signal);
+}

@@ -1,0 +1,88 @@
+/**
+ * The build scenario, on the gzip image of each tree, every run against a fresh local
+ * registry: `uai-assemble build IMAGE docker://127.0.0.1:PORT/…` with `--compression none`
+ * and `gzip`, vs the seed pipeline (unsquashfs + tar + podman import + podman push) and
+ * vs `sqfs2tar` + `skopeo copy`.
+ */
+import { alternate, sampleOf, unavailable, type Measurement, type Variant } from './measure.ts';
+import { warmPageCache, withJson, type BenchContext, type Group } from './context.ts';
+import { withFreshRegistry } from './registry.ts';
+import { preparePodman, seedPipelineVariant } from './seed-pipeline.ts';
+import { skopeoPipelineVariant } from './skopeo-pipeline.ts';
+import { uaiArgv, type CliCapabilities } from './uai-cli.ts';
+
+/**
+ * The flags `uai-assemble build` needs to push to a plain-HTTP registry, from its usage
+ * text; UAI_BENCH_BUILD_FLAGS (space-separated) overrides the guess.
+ */
+export function plainHttpFlags(cli: CliCapabilities, env: NodeJS.ProcessEnv = process.env): string[] {
+  const override = env.UAI_BENCH_BUILD_FLAGS;
+  if (override !== undefined) return override.split(/\s+/).filter(Boolean);
+  for (const flag of ['--plain-http', '--insecure', '--tls-verify', '--dest-tls-verify']) {
+    if (cli.hasOption('build', flag)) return flag.endsWith('verify') ? [`${flag}=false`] : [flag];
+  }
+  return [];
+}
+
+/** A `uai-assemble build` variant; the source string and extra flags make the S3 variant too. */
+export function uaiBuildVariant(
+  ctx: BenchContext,
+  id: string,
+  source: string,
+  compression: 'none' | 'gzip',
+  host: () => string,
+  extra: { flags?: string[]; env?: NodeJS.ProcessEnv; label?: string } = {},
+): Variant {
+  const json = ctx.cli.hasOption('build', '--json');
+  return {
+    id,
+    label: extra.label ?? `uai-assemble build IMAGE docker://127.0.0.1:PORT/… --compression ${compression}`,
+    async run(rep) {
+      const args = ['build', source, `docker://${host()}/bench/uai:${compression}-${rep}`, '--compression', compression];
+      args.push(...plainHttpFlags(ctx.cli), ...(extra.flags ?? []), ...(json ? ['--json'] : []));
+      const [cmd, argv] = uaiArgv(args);
+      const env = extra.env ? { ...process.env, ...extra.env } : undefined;
+      return withJson(await sampleOf(cmd, argv, { name: 'uai-assemble build', stdout: json ? 'capture' : '/dev/null', signal: ctx.signal, env }));
+    },
+  };
+}
+
+export async function buildScenario(ctx: BenchContext): Promise<Group[]> {
+  const groups: Group[] = [];
+  const { workDir } = ctx.options;
+  const missing = ctx.cli.missing('build');
+  const podman = preparePodman(workDir, { install: ctx.options.installPodman, log: ctx.log });
+  if (typeof podman === 'string') ctx.notes.push(`Seed pipeline not run: ${podman}.`);
+  else ctx.notes.push(...podman.notes.map((n) => `Seed pipeline: ${n}.`));
+  for (const image of ctx.images.filter((i) => i.compressor === 'gzip')) {
+    ctx.log(`build: ${image.name}`);
+    warmPageCache(image.path);
+    const variants: Array<Variant | Measurement> = [];
+    for (const compression of ['none', 'gzip'] as const) {
+      const id = `build/uai-${compression}/${image.name}`;
+      variants.push(
+        missing
+          ? unavailable(id, `uai-assemble build … --compression ${compression}`, missing)
+          : withFreshRegistry(workDir, (host) => uaiBuildVariant(ctx, id, image.path, compression, host)),
+      );
+    }
+    const seedId = `build/seed/${image.name}`;
+    variants.push(
+      typeof podman === 'string'
+        ? unavailable(seedId, 'seed pipeline (podman)', podman)
+        : { ...withFreshRegistry(workDir, (host) => seedPipelineVariant(seedId, image.path, workDir, podman, host)), maxReps: ctx.options.slowReps },
+    );
+    variants.push({
+      ...withFreshRegistry(workDir, (host) => skopeoPipelineVariant(`build/skopeo/${image.name}`, image.path, workDir, host)),
+      maxReps: ctx.options.slowReps,
+    });
+    groups.push({
+      scenario: 'build',
+      title: `build: ${image.name}`,
+      image,
+      unit: { kind: 'bytes', perRun: image.tarBytes },
+      measurements: await alternate(variants, Math.max(ctx.options.reps, ctx.options.slowReps), { signal: ctx.signal, log: ctx.log }),
+    });
+  }
+  return groups;
+}

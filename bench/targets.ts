@@ -1,0 +1,115 @@
+/**
+ * The issue's targets, as ratios of medians measured in the same run, per image.
+ * Every number here is computed from samples; nothing is assumed.
+ */
+import type { Group } from './context.ts';
+import type { BenchImage } from './images.ts';
+import { median, peakRss, type Measurement } from './measure.ts';
+
+export interface TargetRow {
+  image: string;
+  /** The ratio or rate, undefined when a side was not measured. */
+  value?: number;
+  /** How the value reads, e.g. `2.31×` or `143k entries/s`. */
+  text: string;
+  met?: boolean;
+  /** Why there is no value. */
+  note?: string;
+}
+
+export type Verdict = 'met' | 'partly met' | 'not met' | 'not measured';
+
+export interface TargetResult {
+  id: string;
+  title: string;
+  goal: string;
+  rows: TargetRow[];
+  verdict: Verdict;
+}
+
+const MiB = 1024;
+
+export function findMeasurement(groups: readonly Group[], id: string): Measurement | undefined {
+  for (const g of groups) for (const m of g.measurements) if (m.id === id) return m;
+  return undefined;
+}
+
+function okMedian(m: Measurement | undefined): number | undefined {
+  if (!m || m.status !== 'ok' || m.samples.length === 0) return undefined;
+  return median(m.samples.map((s) => s.wallMs));
+}
+
+function why(...ms: Array<Measurement | undefined>): string {
+  const bad = ms.find((m) => !m || m.status !== 'ok' || m.samples.length === 0);
+  if (!bad) return '';
+  return bad.note ? `${bad.id}: ${bad.note}` : `${bad.id}: not run`;
+}
+
+/** `slower / faster` for one image: how many times faster `fast` is than `slow`. */
+export function speedup(groups: readonly Group[], slowId: string, fastId: string): { value?: number; note?: string } {
+  const slow = findMeasurement(groups, slowId);
+  const fast = findMeasurement(groups, fastId);
+  const a = okMedian(slow);
+  const b = okMedian(fast);
+  if (a === undefined || b === undefined) return { note: why(slow, fast) || 'not measured' };
+  return { value: a / b };
+}
+
+function verdict(rows: readonly TargetRow[]): Verdict {
+  const judged = rows.filter((r) => r.met !== undefined);
+  if (judged.length === 0) return 'not measured';
+  const met = judged.filter((r) => r.met).length;
+  if (met === judged.length) return judged.length === rows.length ? 'met' : 'partly met';
+  return met === 0 ? 'not met' : 'partly met';
+}
+
+function ratioTarget(
+  groups: readonly Group[],
+  images: readonly BenchImage[],
+  t: { id: string; title: string; goal: string; slow: string; fast: string; atLeast?: number; atMost?: number },
+): TargetResult {
+  const rows = images.map((image): TargetRow => {
+    const r = speedup(groups, `${t.slow}/${image.name}`, `${t.fast}/${image.name}`);
+    if (r.value === undefined) return { image: image.name, text: 'n/a', note: r.note };
+    const met = t.atLeast !== undefined ? r.value >= t.atLeast : r.value <= t.atMost!;
+    return { image: image.name, value: r.value, text: `${r.value.toFixed(2)}×`, met };
+  });
+  return { id: t.id, title: t.title, goal: t.goal, rows, verdict: verdict(rows) };
+}
+
+export function evaluateTargets(groups: readonly Group[], images: readonly BenchImage[]): TargetResult[] {
+  const gzip = images.filter((i) => i.compressor === 'gzip');
+  const others = images.filter((i) => i.compressor !== 'gzip');
+  const results: TargetResult[] = [
+    ratioTarget(groups, gzip, { id: 'tar-gzip', title: 'tar throughput vs sqfs2tar, gzip', goal: '≥ 1.5×', slow: 'tar/sqfs2tar', fast: 'tar/uai', atLeast: 1.5 }),
+    ratioTarget(groups, others, { id: 'tar-other', title: 'tar throughput vs sqfs2tar, xz/zstd/lz4', goal: '≥ 1.2×', slow: 'tar/sqfs2tar', fast: 'tar/uai', atLeast: 1.2 }),
+    ratioTarget(groups, gzip, { id: 'build-none', title: 'build --compression none vs seed pipeline', goal: '≥ 10× faster', slow: 'build/seed', fast: 'build/uai-none', atLeast: 10 }),
+    ratioTarget(groups, gzip, { id: 'build-gzip', title: 'build --compression gzip vs seed pipeline', goal: '≥ 4× faster', slow: 'build/seed', fast: 'build/uai-gzip', atLeast: 4 }),
+    // A time ratio: s3 / local must stay ≤ 1.25 ("fast" = the local build here).
+    ratioTarget(groups, gzip, { id: 's3', title: 'build from S3 vs from a local file', goal: '≤ 1.25× the local time', slow: 's3/s3', fast: 's3/local', atMost: 1.25 }),
+  ];
+
+  const lsRows = images
+    .filter((i) => i.tree === 'rootfs')
+    .map((image): TargetRow => {
+      const m = findMeasurement(groups, `ls/uai/${image.name}`);
+      const t = okMedian(m);
+      if (t === undefined) return { image: image.name, text: 'n/a', note: why(m) || 'not measured' };
+      const rate = image.listedEntries / (t / 1000);
+      return { image: image.name, value: rate, text: rate < 10_000 ? `${Math.round(rate)} entries/s` : `${Math.round(rate / 1000)}k entries/s`, met: rate >= 100_000 };
+    });
+  results.push({ id: 'ls', title: 'metadata walk (`ls`), process start included', goal: '≥ 100k entries/s', rows: lsRows, verdict: verdict(lsRows) });
+
+  const rssRows = images.map((image): TargetRow => {
+    const peaks = groups
+      .flatMap((g) => g.measurements)
+      .filter((m) => m.id.includes('/uai') && m.id.endsWith(`/${image.name}`))
+      .map((m) => peakRss(m))
+      .filter((v): v is number => v !== undefined);
+    if (peaks.length === 0) return { image: image.name, text: 'n/a', note: 'no uai-assemble run measured on this image' };
+    const peak = Math.max(...peaks);
+    return { image: image.name, value: peak / MiB, text: `${(peak / MiB).toFixed(0)} MiB`, met: peak <= 256 * MiB };
+  });
+  results.push({ id: 'rss', title: 'peak RSS of every uai-assemble run, per image', goal: '≤ 256 MiB', rows: rssRows, verdict: verdict(rssRows) });
+  return results;
+}

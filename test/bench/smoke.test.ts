@@ -1,0 +1,121 @@
+/**
+ * Runs the whole harness at its tiny "smoke" scale (what CI runs) and checks the report:
+ * every section is there, the baselines really ran, the images are what they claim, and
+ * every ratio in the report is the ratio of the medians of the samples it recorded.
+ * No timing threshold: the machine may be busy.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Results } from '../../bench/report.ts';
+import { median } from '../../bench/measure.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'uai-bench-smoke-'));
+const out = join(work, 'benchmarks.md');
+const json = join(work, 'results.json');
+let exitCode: number | null = null;
+let stderr = '';
+let report = '';
+let results: Results;
+
+function bytesOf(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let n = 0;
+    child.stdout.on('data', (b: Buffer) => (n += b.length));
+    child.once('error', reject);
+    child.once('close', () => resolve(n));
+  });
+}
+
+beforeAll(async () => {
+  const child = spawn(process.execPath, ['bench/run.ts', '--smoke', '--work', work, '--out', out, '--json', json], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr.on('data', (b: Buffer) => (stderr = (stderr + String(b)).slice(-20_000)));
+  exitCode = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  report = readFileSync(out, 'utf8');
+  results = JSON.parse(readFileSync(json, 'utf8')) as Results;
+}, 600_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const medianOf = (id: string) => {
+  const m = results.groups.flatMap((g) => g.measurements).find((x) => x.id === id);
+  return m && m.status === 'ok' && m.samples.length > 0 ? median(m.samples.map((s) => s.wallMs)) : undefined;
+};
+
+describe('npm run bench -- --smoke', () => {
+  it('finishes and writes a report with every section', () => {
+    expect(exitCode, stderr).toBe(0);
+    for (const heading of ['# Benchmarks', '## Analysis', '## Targets', '## Machine', '## Benchmark images', '## Measurements', '## Peak RSS per image', '## Where the time goes', '### Stage ladder', '### CPU profile', '## Notes']) {
+      expect(report).toContain(`${heading}\n`);
+    }
+    expect(report).toContain(`${results.machine.nproc} cores`);
+    expect(results.options.scale).toBe('smoke');
+  });
+
+  it('built the two trees in four compressors, and the numbers about them are right', async () => {
+    expect(results.images.map((i) => i.name).sort()).toEqual(
+      ['large-gzip', 'large-lz4', 'large-xz', 'large-zstd', 'rootfs-gzip', 'rootfs-lz4', 'rootfs-xz', 'rootfs-zstd'].sort(),
+    );
+    for (const image of results.images) {
+      expect(image.tarBytes).toBe(await bytesOf('sqfs2tar', [image.path]));
+      if (image.tree === 'rootfs') expect(image.listedEntries).toBe(image.stats.entries);
+    }
+  });
+
+  it('ran the baselines for real on every image', () => {
+    const all = results.groups.flatMap((g) => g.measurements);
+    const baselines = all.filter((m) => /^(tar\/sqfs2tar|ls\/unsquashfs|build\/skopeo)\//.test(m.id));
+    expect(baselines.length).toBe(8 + 4 + 2);
+    for (const m of baselines) {
+      expect(m.status, `${m.id}: ${m.note}`).toBe('ok');
+      expect(m.samples).toHaveLength(1);
+      expect(m.samples[0]!.wallMs).toBeGreaterThan(0);
+      expect(m.samples[0]!.peakRssKiB).toBeGreaterThan(0);
+    }
+    // The skopeo baseline reports its steps.
+    const skopeo = all.find((m) => m.id === 'build/skopeo/rootfs-gzip')!;
+    expect(Object.keys(skopeo.samples[0]!.phases!)).toEqual(['sqfs2tar > file', 'sha256sum', 'skopeo copy']);
+  });
+
+  it('runs each uai-assemble command that exists, and says which do not yet', () => {
+    for (const m of results.groups.flatMap((g) => g.measurements).filter((x) => x.id.includes('/uai'))) {
+      if (m.status === 'unavailable') expect(m.note).toMatch(/not available yet/);
+      else expect(m.status, `${m.id}: ${m.note}`).toBe('ok');
+    }
+  });
+
+  it('computes every ratio from the medians it recorded', () => {
+    const pairs: Record<string, [string, string]> = {
+      'tar-gzip': ['tar/sqfs2tar', 'tar/uai'],
+      'tar-other': ['tar/sqfs2tar', 'tar/uai'],
+      'build-none': ['build/seed', 'build/uai-none'],
+      'build-gzip': ['build/seed', 'build/uai-gzip'],
+      s3: ['s3/s3', 's3/local'],
+    };
+    let checked = 0;
+    for (const t of results.targets) {
+      const pair = pairs[t.id];
+      if (!pair) continue;
+      for (const row of t.rows) {
+        const a = medianOf(`${pair[0]}/${row.image}`);
+        const b = medianOf(`${pair[1]}/${row.image}`);
+        if (a === undefined || b === undefined) {
+          expect(row.value).toBeUndefined();
+          expect(row.note).toBeTruthy();
+          continue;
+        }
+        expect(row.value).toBeCloseTo(a / b, 10);
+        expect(report).toContain(`${row.image}: ${(a / b).toFixed(2)}×`);
+        checked++;
+      }
+    }
+    // The tar baseline always runs, so as soon as `uai-assemble tar` exists there are ratios.
+    const tarAvailable = results.groups.some((g) => g.measurements.some((m) => m.id.startsWith('tar/uai/') && m.status === 'ok'));
+    if (tarAvailable) expect(checked).toBeGreaterThanOrEqual(8);
+  });
+});

@@ -257,7 +257,7 @@ export interface LlnEntry {
 export function unsquashfsLln(image: string): LlnEntry[] {
   const text = execFileSync('unsquashfs', ['-lln', '-d', '', image], { env: { ...process.env, TZ: 'UTC' }, maxBuffer: 256 << 20 }).toString('latin1');
   const out: LlnEntry[] = [];
-  const re = /^([-dlcbps])([-rwxsStT]{9}) (\d+)\/(\d+)\s+(?:(\d+)|(\d+),\s*(\d+)) (\d{4}-\d\d-\d\d \d\d:\d\d) (.*)$/;
+  const re = /^([-dlcbps])([-rwxsStT]{9}) (\d+)\/(\d+)\s+(?:(\d+)|(-?\d+),\s*(\d+)) (\d{4}-\d\d-\d\d \d\d:\d\d) (.*)$/;
   for (const line of text.split('\n')) {
     const m = re.exec(line);
     if (!m) continue;

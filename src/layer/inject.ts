@@ -95,6 +95,23 @@ async function loadContent(injection: Injection, signal: AbortSignal | undefined
   }
 }
 
+/**
+ * The injections with local files read (content as bytes, mode filled in from the file),
+ * so a layer that is opened several times uses the same bytes every time.
+ */
+export async function loadInjections(injections: readonly Injection[], signal?: AbortSignal): Promise<Injection[]> {
+  const out: Injection[] = [];
+  for (const injection of injections) {
+    if (injection.content instanceof Uint8Array) {
+      out.push(injection);
+      continue;
+    }
+    const loaded = await loadContent(injection, signal);
+    out.push({ ...injection, content: loaded.bytes, mode: injection.mode ?? loaded.mode });
+  }
+  return out;
+}
+
 export class InjectionPlan {
   readonly root: InjectedDir;
   readonly #files = new Map<string, InjectedFile>();

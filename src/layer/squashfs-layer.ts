@@ -10,6 +10,7 @@ import { digestStream, type StreamDigest } from './digest.ts';
 import { LayerError } from './errors.ts';
 import { layerTar, newLayerTarStats, type LayerTarOptions, type LayerTarStats, type TarSourceImage } from './layer-tar.ts';
 import type { Layer } from './layer.ts';
+import { loadInjections, type Injection } from './inject.ts';
 
 export const MEDIA_TYPE_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 
@@ -33,6 +34,21 @@ function notComputed(what: string): LayerError {
 export function createSquashfsLayer(image: TarSourceImage, options: SquashfsLayerOptions = {}): SquashfsLayer {
   let result: StreamDigest | undefined;
   let lastStats: LayerTarStats | undefined;
+  // Local files to inject are read once, on the first open, and reused by every later one.
+  let injections: Promise<Injection[]> | undefined;
+  const loadOnce = (signal: AbortSignal | undefined): Promise<Injection[]> => {
+    if (!options.add || options.add.length === 0) return Promise.resolve([]);
+    injections ??= loadInjections(options.add, signal);
+    injections.catch(() => {
+      injections = undefined; // a failed or aborted read is retried by the next open
+    });
+    return injections;
+  };
+
+  async function* generate(signal: AbortSignal | undefined, stats: LayerTarStats): AsyncGenerator<Uint8Array, void, undefined> {
+    const add = await loadOnce(signal);
+    yield* layerTar(image, { ...options, add, ...(signal ? { signal } : {}) }, stats);
+  }
 
   const open = (openOptions: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> => {
     const signals = [options.signal, openOptions.signal].filter((s): s is AbortSignal => s !== undefined);
@@ -41,7 +57,7 @@ export function createSquashfsLayer(image: TarSourceImage, options: SquashfsLaye
       [Symbol.asyncIterator]() {
         throwIfAborted(signal);
         const stats = newLayerTarStats();
-        const tar = layerTar(image, { ...options, ...(signal ? { signal } : {}) }, stats);
+        const tar = generate(signal, stats);
         return digestStream(tar, (got) => {
           if (result && (result.digest !== got.digest || result.size !== got.size)) {
             throw new LayerError(

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { layerTar, type LayerTarOptions } from '../../src/layer/index.ts';
+import { createSquashfsLayer, layerTar, type LayerTarOptions } from '../../src/layer/index.ts';
 import { FakeImage, type FakeSpec } from './support/fake-image.ts';
 import { collect, parseTar } from './support/parse-tar.ts';
 import { createHash } from 'node:crypto';
@@ -65,6 +65,17 @@ describe('injections', () => {
     const { m } = await run({ add: [{ dest: '/usr/bin/script', content: { path: src } }, { dest: '/usr/bin/script2', content: { path: src }, mode: 0o4711 }] });
     expect(m.get('usr/bin/script')).toMatchObject({ mode: 0o750, sha256: sha('#!/bin/sh\n') });
     expect(m.get('usr/bin/script2')).toMatchObject({ mode: 0o4711 });
+  });
+
+  it('reads a local file once per layer, so every open() gives the same bytes', async () => {
+    const src = join(tmp, 'changing');
+    writeFileSync(src, 'first');
+    const layer = createSquashfsLayer(new FakeImage(SPECS, MKFS), { add: [{ dest: '/etc/changing', content: { path: src } }] });
+    const a = await collect(layer.open());
+    writeFileSync(src, 'second, longer');
+    const b = await collect(layer.open());
+    expect(b.equals(a)).toBe(true);
+    expect(parseTar(a).find((x) => x.path === 'etc/changing')).toMatchObject({ sha256: sha('first') });
   });
 
   it('refuses a destination under a symlink, a file, or on a directory', async () => {

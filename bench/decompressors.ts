@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   console.log(`corpus: ${(content.length / (1 << 20)).toFixed(1)} MiB, Node ${process.version}\n`);
   console.log('| codec | block | ratio | sync MB/s | 4 async MB/s |');
   console.log('|---|---|---|---|---|');
-  const lz4Blocks: RawBlock[] = [];
+  const lz4Blocks: Array<RawBlock & { expected: Uint8Array }> = [];
   for (const [label, args] of [
     ['gzip', ['-comp', 'gzip']],
     ['lzma', ['-comp', 'lzma']],

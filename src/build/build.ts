@@ -181,8 +181,20 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     let platform: Platform;
     if (platformOverride) platform = platformOverride;
     else {
-      platform = await detectPlatform(image, signal ? { signal } : {});
-      if (declaredArch && declaredArch !== platform.architecture) {
+      try {
+        platform = await detectPlatform(image, signal ? { signal } : {});
+      } catch (err) {
+        // No shell to read, but the source's metadata (BOS boot set / IMS record) names one.
+        if (!(err instanceof ImageError && err.code === 'UAI_IMAGE_NO_SHELL' && declaredArch)) throw err;
+        platform = parseArch(declaredArch);
+        options.onWarning?.({
+          code: 'UAI_IMAGE_ARCH_FROM_SOURCE',
+          message: `${err.message.replace(/; pass --arch$/, '')}; using ${platform.architecture}, which ${origin} declares`,
+          details: { declared: declaredArch },
+        });
+      }
+      const declared = declaredArch ? (() => { try { return parseArch(declaredArch).architecture; } catch { return declaredArch; } })() : undefined;
+      if (declared && declared !== platform.architecture) {
         options.onWarning?.({
           code: 'UAI_IMAGE_ARCH_MISMATCH',
           message: `${origin} declares architecture ${declaredArch}, but /bin/sh is ${platform.architecture}; using ${platform.architecture}`,

@@ -177,6 +177,10 @@ export async function* layerTar(
     if (step.replacement) {
       writeInjected(step.replacement);
       stats.skipped.push({ path: entry.path, reason: 'replaced' });
+    } else if (plan.fileAt(entry.rawPath)) {
+      // Already written by the merger (only in a directory that is not sorted on disk):
+      // never two entries with one path.
+      stats.skipped.push({ path: entry.path, reason: 'replaced' });
     } else if (excluded) {
       // Only reached if a reader yields what `prune` refused; `prune` already counted it.
       if (entry.type === 'dir') skipBelow = entry.depth;

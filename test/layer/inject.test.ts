@@ -78,6 +78,13 @@ describe('injections', () => {
     expect(parseTar(a).find((x) => x.path === 'etc/changing')).toMatchObject({ sha256: sha('first') });
   });
 
+  it('never writes a path twice, even in a directory that is not sorted on disk', async () => {
+    const image = new FakeImage([{ path: '/' }, { path: '/b', data: 'b' }, { path: '/a', data: 'a' }], MKFS);
+    const entries = parseTar(await collect(layerTar(image, { add: [{ dest: '/a', content: enc.encode('new') }] })));
+    expect(entries.map((x) => x.path)).toEqual(['', 'a', 'b']);
+    expect(entries[1]).toMatchObject({ sha256: sha('new') });
+  });
+
   it('refuses a destination under a symlink, a file, or on a directory', async () => {
     await expect(run({ add: [{ dest: '/bin/tool', content: enc.encode('x') }] })).rejects.toMatchObject({
       code: 'UAI_LAYER_INJECT_PATH',

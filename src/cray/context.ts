@@ -132,13 +132,17 @@ export async function createCrayContext(options: CrayContextOptions = {}): Promi
       return createS3Client({ endpoint: options.s3Endpoint, ...(credentials ? { credentials } : {}), ...(ca ? { ca } : {}) });
     }
     const first = await sts!.get(signal ? { signal } : {});
+    // The SDK asks a provider again only when the identity it holds expires within
+    // 5 min; an expiration at most 1 min ahead makes it ask ours (which caches) on every
+    // request, so our refresh (early, or after an S3 ExpiredToken) takes effect at once.
     const provider = async (): Promise<S3Credentials> => {
       const c = await sts!.get();
+      const sdkExpiry = Math.min(c.expiration?.getTime() ?? Number.POSITIVE_INFINITY, Date.now() + 60_000);
       return {
         accessKeyId: c.accessKeyId,
         secretAccessKey: c.secretAccessKey,
         ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
-        ...(c.expiration ? { expiration: c.expiration } : {}),
+        expiration: new Date(sdkExpiry),
       };
     };
     return createS3Client({ endpoint: first.endpointUrl, credentials: provider, ...(ca ? { ca } : {}) });

@@ -9,13 +9,16 @@
 import type { ByteSource } from '../source/byte-source.ts';
 import { downloadToFile } from '../source/download.ts';
 import { FileSource } from '../source/file.ts';
-import { ReadAheadSource, type ReadAheadOptions } from '../source/read-ahead.ts';
+import { isTransientSourceError, ReadAheadSource, type ReadAheadOptions } from '../source/read-ahead.ts';
 import { getS3Object, parseS3Url, S3Source } from '../source/s3.ts';
 import { getSessionTemplate, normalizeArch, selectBootSet } from './bos.ts';
 import type { CrayContext } from './context.ts';
 import { CrayError } from './errors.ts';
 import { getImsImage } from './ims.ts';
 import { MAX_MANIFEST_BYTES, parseImsManifest } from './manifest.ts';
+
+/** S3 error codes that mean "these credentials expired": renew them and retry. */
+const EXPIRED_CREDENTIAL_CODES = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired', 'RequestExpired', 'InvalidToken']);
 
 /** How a rootfs was found: printed by `--dry-run` and kept as provenance. */
 export interface RootfsPlan {
@@ -125,10 +128,19 @@ export async function openS3Rootfs(ctx: CrayContext, bucket: string, key: string
       message: `${s3.name}: retrying a read of ${info.length} bytes at offset ${info.offset} (attempt ${info.attempt}): ${(info.error as Error).message}`,
       details: { source: s3.name, offset: info.offset, length: info.length, attempt: info.attempt },
     });
+  // Credentials S3 calls expired before their time: renew them and retry.
+  const isTransient = (err: unknown): boolean => {
+    const s3Code = (err as { details?: { s3Code?: unknown } }).details?.s3Code;
+    if (typeof s3Code === 'string' && EXPIRED_CREDENTIAL_CODES.has(s3Code) && ctx.sts) {
+      ctx.sts.invalidate();
+      return true;
+    }
+    return isTransientSourceError(err);
+  };
   if (!options.download) {
-    return new ReadAheadSource(s3, { onRetry, ...options.readAhead, ...(options.onClose ? { onClose: options.onClose } : {}) });
+    return new ReadAheadSource(s3, { onRetry, isTransient, ...options.readAhead, ...(options.onClose ? { onClose: options.onClose } : {}) });
   }
-  const remote = new ReadAheadSource(s3, { onRetry, ...options.readAhead, windowSize: 8 * 1024 * 1024, readAhead: 4 });
+  const remote = new ReadAheadSource(s3, { onRetry, isTransient, ...options.readAhead, windowSize: 8 * 1024 * 1024, readAhead: 4 });
   try {
     await downloadToFile(remote, options.download, { ...signal, ...(options.md5 ? { md5: options.md5 } : {}) });
   } catch (err) {

@@ -86,4 +86,19 @@ export class StsCredentialsProvider {
     });
     return this.#pending;
   }
+
+  /** The expiry of the current credentials (ms), if any are cached. */
+  get expiresAt(): number | undefined {
+    return this.#current?.expiresAt;
+  }
+
+  /**
+   * S3 said the credentials expired before their Expiration (clock skew, revocation):
+   * forget them so the next request asks STS. While a renewal is under way this is a
+   * no-op (the failure came from a request signed with the old ones).
+   */
+  invalidate(): void {
+    if (this.#pending) return;
+    this.#current = undefined;
+  }
 }

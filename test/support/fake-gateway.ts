@@ -73,6 +73,9 @@ export class FakeGateway {
   };
   /** Lifetime of STS credentials, seconds (CSM: 3600). */
   stsLifetime = 3600;
+  /** Give every STS answer its own AccessKeyId (`<AccessKeyId>-<n>`), recorded in `stsIssued`. */
+  stsUniqueKeys = false;
+  readonly stsIssued: Array<{ accessKeyId: string; expiration: number }> = [];
   readonly #tokens = new Map<string, number>();
   readonly #refreshTokens = new Map<string, string>();
   readonly #injections: Injection[] = [];
@@ -205,8 +208,10 @@ export class FakeGateway {
       return this.#json(res, 200, image);
     }
     if (method === 'PUT' && path === '/apis/sts/token') {
-      const Expiration = new Date(Date.now() + this.stsLifetime * 1000).toISOString();
-      return this.#json(res, 201, { Credentials: { ...this.stsCredentials, Expiration } });
+      const expiration = Date.now() + this.stsLifetime * 1000;
+      const AccessKeyId = this.stsUniqueKeys ? `${this.stsCredentials.AccessKeyId}-${this.stsIssued.length + 1}` : this.stsCredentials.AccessKeyId;
+      this.stsIssued.push({ accessKeyId: AccessKeyId, expiration });
+      return this.#json(res, 201, { Credentials: { ...this.stsCredentials, AccessKeyId, Expiration: new Date(expiration).toISOString() } });
     }
     if (path.startsWith('/apis/uas-mgr/v1/')) return this.#uas(res, method, path, url.searchParams);
     return this.#problem(res, { status: 404, title: 'Not Found', detail: `${method} ${path}` });

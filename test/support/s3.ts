@@ -91,3 +91,62 @@ export async function startS3rver(buckets: string[], options: S3rverOptions = {}
     },
   };
 }
+
+/**
+ * An S3 "credential gate" in front of s3rver (which checks neither signatures nor
+ * expiry): it reads the access key from each SigV4 Authorization header, answers
+ * 403 ExpiredToken for keys that are revoked or past `expiryOf(key)`, and forwards the
+ * rest to s3rver with the key rewritten to the one s3rver knows. So STS can hand out
+ * many short-lived keys and the test sees which were used after they expired.
+ */
+export interface S3Gate {
+  endpoint: string;
+  readonly revoked: Set<string>;
+  /** Requests refused as expired, by key. */
+  readonly refused: string[];
+  /** Requests forwarded, by key. */
+  readonly forwarded: string[];
+  stop(): Promise<void>;
+}
+
+export async function startS3Gate(target: string, expiryOf: (key: string) => number | undefined): Promise<S3Gate> {
+  const { createServer, request } = await import('node:http');
+  const upstream = new URL(target);
+  const revoked = new Set<string>();
+  const refused: string[] = [];
+  const forwarded: string[] = [];
+  const server = createServer((req, res) => {
+    const auth = req.headers.authorization ?? '';
+    const key = /Credential=([^/]+)\//.exec(auth)?.[1] ?? '';
+    const exp = expiryOf(key);
+    if (revoked.has(key) || (exp !== undefined && exp <= Date.now())) {
+      refused.push(key);
+      const body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>';
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+      return void res.end(body);
+    }
+    forwarded.push(key);
+    const headers = { ...req.headers, authorization: auth.replace(/Credential=[^/]+\//, `Credential=${S3RVER_KEY}/`) };
+    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    out.on('error', () => {
+      res.destroy();
+    });
+    req.pipe(out);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    revoked,
+    refused,
+    forwarded,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}

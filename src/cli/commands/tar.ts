@@ -32,22 +32,34 @@ export function parseAddSpec(spec: string, cwd: string): Injection {
 }
 
 async function writeAll(stream: AsyncIterable<Uint8Array>, out: Writable, signal: AbortSignal): Promise<void> {
-  for await (const chunk of stream) {
-    if (!out.write(chunk)) {
-      await new Promise<void>((resolveDrain, reject) => {
-        const onError = (err: Error) => {
-          out.off('drain', onDrain);
-          reject(err);
-        };
-        const onDrain = () => {
-          out.off('error', onError);
-          resolveDrain();
-        };
-        out.once('drain', onDrain);
-        out.once('error', onError);
-      });
+  // One error listener for the whole copy: a closed pipe (EPIPE) may be reported after a
+  // write that returned true, and must stop the loop instead of crashing the process.
+  let failed: Error | undefined;
+  let wake: (() => void) | undefined;
+  const onError = (err: Error) => {
+    failed = err;
+    wake?.();
+  };
+  const onDrain = () => wake?.();
+  out.on('error', onError);
+  out.on('drain', onDrain);
+  try {
+    for await (const chunk of stream) {
+      if (failed) throw failed;
+      if (!out.write(chunk)) {
+        await new Promise<void>((resolveWait) => {
+          wake = resolveWait;
+          if (failed) resolveWait();
+        });
+        wake = undefined;
+      }
+      if (failed) throw failed;
+      signal.throwIfAborted();
     }
-    signal.throwIfAborted();
+  } finally {
+    out.off('drain', onDrain);
+    // Keep swallowing late errors of a stream we gave up on; the first one was thrown.
+    if (!failed) out.off('error', onError);
   }
 }
 

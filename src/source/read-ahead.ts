@@ -46,6 +46,8 @@ export interface ReadAheadStats {
   backendBytes: number;
   /** Retries after transient failures. */
   retries: number;
+  /** Reads whose windows were all cached or already being fetched (read-ahead or prefetch paid off). */
+  hits: number;
 }
 
 interface Window {
@@ -64,7 +66,7 @@ export function isTransientSourceError(err: unknown): boolean {
 export class ReadAheadSource implements ByteSource {
   readonly size: number;
   readonly name: string;
-  readonly stats: ReadAheadStats = { reads: 0, backendReads: 0, backendBytes: 0, retries: 0 };
+  readonly stats: ReadAheadStats = { reads: 0, backendReads: 0, backendBytes: 0, retries: 0, hits: 0 };
   readonly #inner: ByteSource;
   readonly #window: number;
   readonly #ahead: number;
@@ -79,7 +81,8 @@ export class ReadAheadSource implements ByteSource {
   readonly #cache = new Map<number, Window>();
   readonly #abort = new AbortController();
   #cachedBytes = 0;
-  #lastWindow = -2;
+  /** Windows read lately: a read that continues one of them is sequential (several streams may interleave). */
+  readonly #recent: number[] = [];
   #closed = false;
 
   constructor(inner: ByteSource, options: ReadAheadOptions = {}) {
@@ -107,12 +110,20 @@ export class ReadAheadSource implements ByteSource {
     const first = Math.floor(offset / this.#window);
     const last = Math.floor((offset + length - 1) / this.#window);
     const parts: Promise<Uint8Array>[] = [];
-    for (let i = first; i <= last; i++) parts.push(this.#get(i));
-    if (this.#ahead > 0 && (first === this.#lastWindow || first === this.#lastWindow + 1)) {
+    let hit = true;
+    for (let i = first; i <= last; i++) {
+      if (!this.#cache.has(i)) hit = false;
+      parts.push(this.#get(i));
+    }
+    if (hit) this.stats.hits++;
+    if (this.#ahead > 0 && (this.#recent.includes(first) || this.#recent.includes(first - 1))) {
       const lastIndex = Math.floor((this.size - 1) / this.#window);
       for (let i = last + 1; i <= Math.min(last + this.#ahead, lastIndex); i++) this.#background(i);
     }
-    this.#lastWindow = last;
+    if (!this.#recent.includes(last)) {
+      this.#recent.push(last);
+      if (this.#recent.length > 16) this.#recent.shift();
+    }
     const windows = await raceAbort(Promise.all(parts), options?.signal);
     if (first === last) {
       const start = offset - first * this.#window;

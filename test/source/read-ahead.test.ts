@@ -133,6 +133,21 @@ describe('ReadAheadSource', () => {
     await src.close();
   });
 
+  it('reads ahead for a forward stream even when reads of the tail tables interleave', async () => {
+    const backend = new CountingSource(data);
+    const window = 16 * 1024;
+    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 2, tailBytes: 64 * 1024 });
+    const tail = data.length - 5000;
+    for (let w = 0; w < 20; w++) {
+      expect(Buffer.from(await src.read(w * window + 100, 200)).equals(data.subarray(w * window + 100, w * window + 300))).toBe(true);
+      await src.read(tail - (w % 3) * 1000, 500);
+    }
+    // Only the first two stream windows (and the first tail read) find nothing under way.
+    expect(src.stats.reads).toBe(40);
+    expect(src.stats.hits).toBeGreaterThanOrEqual(36);
+    await src.close();
+  });
+
   it('lets one reader abort without failing others waiting on the same window', async () => {
     const backend = new CountingSource(data);
     const src = new ReadAheadSource(backend, { windowSize: 64 * 1024, readAhead: 0 });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { mksquashfs } from '../support/fixtures.ts';
@@ -76,6 +76,29 @@ describe('uai-assemble tar', () => {
     expect(r.code).toBe(0);
     expect(statSync(fifo).isFIFO()).toBe(true);
     expect(readFileSync(join(tmp, 'from-pipe.tar')).equals(readFileSync(join(tmp, 'out.tar')))).toBe(true);
+  });
+
+  it('ends with one error line when stdout is closed early (EPIPE)', async () => {
+    let writes = 0;
+    const stdout = new Writable({
+      highWaterMark: 1 << 30,
+      write(_chunk, _enc, callback) {
+        writes++;
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const stderr = new PassThrough();
+    const err: Buffer[] = [];
+    stderr.on('data', (c: Buffer) => err.push(c));
+    const big = join(tmp, 'big.sqfs');
+    const tree = join(tmp, 'bigtree');
+    mkdirSync(tree);
+    for (let i = 0; i < 40; i++) writeFileSync(join(tree, `f${i}`), Buffer.alloc(100_000, i));
+    mksquashfs(tree, big, []);
+    const code = await main(['tar', big], { stdout, stderr, cwd: tmp, env: {}, signal: new AbortController().signal, isTTY: false });
+    expect(code).toBe(1);
+    expect(Buffer.concat(err).toString()).toContain('EPIPE');
+    expect(writes).toBeGreaterThanOrEqual(1);
   });
 
   it('prints one JSON object with --json', async () => {

@@ -25,10 +25,12 @@ export interface BenchOptions {
   profile: boolean;
   /** Install podman with apt-get when missing (never in smoke mode). */
   installPodman: boolean;
+  /** Only build (or check) the images, then stop. */
+  imagesOnly: boolean;
 }
 
 export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|build|s3|ls[,…]] [--reps N]
-                         [--work DIR] [--out FILE.md] [--json FILE.json] [--no-profile]
+                         [--work DIR] [--out FILE.md] [--json FILE.json] [--no-profile] [--images-only]
 
   (default)  full size: a rootfs-like tree of 110k entries and 1.1 GiB of large files,
              in gzip, xz, zstd and lz4; 3 repetitions (2 for the slow baselines);
@@ -37,6 +39,7 @@ export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|b
   --smoke    tiny images (400 entries, 4 MiB), 1 repetition, no podman install (for CI)
   --only     run only these scenarios (repeatable or comma-separated)
   --reps N   repetitions of every variant (slow baselines included)
+  --images-only  build (or check) the benchmark images of the scale, then stop
 `;
 
 export class BenchUsageError extends Error {}
@@ -49,6 +52,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let out: string | undefined;
   let json: string | undefined;
   let profile = true;
+  let imagesOnly = false;
   const args = [...argv];
   const value = (flag: string): string => {
     const v = args.shift();
@@ -90,6 +94,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--no-profile':
         profile = false;
         break;
+      case '--images-only':
+        imagesOnly = true;
+        break;
       default:
         throw new BenchUsageError(`unknown option '${arg}'`);
     }
@@ -106,5 +113,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     json: json ?? resolve(workDir, scale, 'results.json'),
     profile,
     installPodman: scale !== 'smoke',
+    imagesOnly,
   };
 }

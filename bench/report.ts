@@ -13,6 +13,7 @@ import type { BenchOptions } from './options.ts';
 import type { ProfileSummary } from './profile.ts';
 import type { TargetResult } from './targets.ts';
 import { ladderSection, phasesSection, profileSection } from './report-time.ts';
+import { methodSection } from './report-method.ts';
 
 export interface Results {
   machine: Machine;
@@ -148,6 +149,8 @@ export function renderReport(r: Results, analysis = ''): string {
     '## Notes',
     '',
     ...(r.notes.length > 0 ? r.notes.map((n) => `- ${n}`) : ['- none']),
+    '',
+    ...methodSection(),
     '',
   ];
   return lines.join('\n');

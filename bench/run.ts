@@ -46,6 +46,10 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
 
   const wanted = whatToBuild(options);
   const images = await prepareImages(options.workDir, options.scale, wanted, log);
+  if (options.imagesOnly) {
+    for (const i of images) log(`${i.name}: ${i.path} (${(i.imageBytes / 2 ** 20).toFixed(1)} MiB, ${i.listedEntries} entries)`);
+    return 0;
+  }
   const notes: string[] = [];
   const ctx: BenchContext = { options, images, cli, log, signal, notes };
 

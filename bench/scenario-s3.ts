@@ -6,7 +6,7 @@
 import { alternate, unavailable, type Measurement, type Variant } from './measure.ts';
 import { warmPageCache, type BenchContext, type Group } from './context.ts';
 import { withFreshRegistry } from './registry.ts';
-import { s3Dir, startBenchS3, uploadOnce } from './s3.ts';
+import { startBenchS3, upload } from './s3.ts';
 import { uaiBuildVariant } from './scenario-build.ts';
 
 export async function s3Scenario(ctx: BenchContext): Promise<Group[]> {
@@ -15,7 +15,7 @@ export async function s3Scenario(ctx: BenchContext): Promise<Group[]> {
     ctx.cli.missing('build') ??
     (ctx.cli.hasOption('build', '--s3-endpoint') ? undefined : '`uai-assemble build --s3-endpoint` is not available yet');
   const images = ctx.images.filter((i) => i.compressor === 'gzip');
-  const s3 = missing ? undefined : await startBenchS3(s3Dir(workDir, ctx.options.scale));
+  const s3 = missing ? undefined : await startBenchS3();
   const groups: Group[] = [];
   try {
     if (s3) ctx.notes.push(`S3 source: ${s3.kind}.`);
@@ -29,7 +29,7 @@ export async function s3Scenario(ctx: BenchContext): Promise<Group[]> {
         variants.push(unavailable(s3Id, 'uai-assemble build s3://… --compression none', missing ?? 'no S3 endpoint'));
         variants.push(unavailable(localId, 'uai-assemble build FILE --compression none', missing ?? 'no S3 endpoint'));
       } else {
-        const url = await uploadOnce(s3, `${image.name}.sqfs`, image.path, ctx.log);
+        const url = await upload(s3, `${image.name}.sqfs`, image.path, ctx.log);
         const endpoint = s3.endpoint;
         variants.push(
           withFreshRegistry(workDir, (host) =>

@@ -103,7 +103,7 @@ export function evaluateTargets(groups: readonly Group[], images: readonly Bench
   const rssRows = images.map((image): TargetRow => {
     const peaks = groups
       .flatMap((g) => g.measurements)
-      .filter((m) => m.id.includes('/uai') && m.id.endsWith(`/${image.name}`))
+      .filter((m) => (m.id.includes('/uai') || m.id.startsWith('s3/')) && m.id.endsWith(`/${image.name}`))
       .map((m) => peakRss(m))
       .filter((v): v is number => v !== undefined);
     if (peaks.length === 0) return { image: image.name, text: 'n/a', note: 'no uai-assemble run measured on this image' };

@@ -15,7 +15,7 @@ export {
   type TarSourceImage,
 } from './layer-tar.ts';
 export { DEFAULT_EXCLUDES, ExcludeFilter, type FilterOptions } from './filters.ts';
-export type { Injection } from './inject.ts';
+export { loadInjections, type Injection } from './inject.ts';
 export { DigestCounter, digestStream, type StreamDigest } from './digest.ts';
 export { encodeTarHeader, splitIndex, type TarHeaderFields } from './tar-header.ts';
 export { encodePaxRecords, type PaxRecord } from './pax.ts';

@@ -99,7 +99,8 @@ async function loadContent(injection: Injection, signal: AbortSignal | undefined
  * The injections with local files read (content as bytes, mode filled in from the file),
  * so a layer that is opened several times uses the same bytes every time.
  */
-export async function loadInjections(injections: readonly Injection[], signal?: AbortSignal): Promise<Injection[]> {
+export async function loadInjections(injections: readonly Injection[], options: { signal?: AbortSignal | undefined } = {}): Promise<Injection[]> {
+  const { signal } = options;
   const out: Injection[] = [];
   for (const injection of injections) {
     if (injection.content instanceof Uint8Array) {

@@ -38,7 +38,7 @@ export function createSquashfsLayer(image: TarSourceImage, options: SquashfsLaye
   let injections: Promise<Injection[]> | undefined;
   const loadOnce = (signal: AbortSignal | undefined): Promise<Injection[]> => {
     if (!options.add || options.add.length === 0) return Promise.resolve([]);
-    injections ??= loadInjections(options.add, signal);
+    injections ??= loadInjections(options.add, { signal });
     injections.catch(() => {
       injections = undefined; // a failed or aborted read is retried by the next open
     });

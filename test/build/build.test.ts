@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, type BuildResult } from '../../src/build/index.ts';
 import type { Warning } from '../../src/errors.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 import { pushLayers, tagsOf, tarOf } from './registry-images.ts';
 import { makeTinyRootfs, UAI_SSH_SCRIPT, type TinyRootfs } from './tiny-rootfs.ts';
@@ -197,6 +198,43 @@ describe('build()', () => {
       expect(readdirSync(work).filter((n) => n.includes('uai-tmp'))).toEqual([]);
     } finally {
       big.cleanup();
+    }
+  });
+
+  it('a registry that drops the upload mid-stream is retried from the rootfs while the layout keeps its one pass', async () => {
+    const proxy = await startFaultProxy(reg.url);
+    try {
+      proxy.fault({ method: 'PATCH', action: { type: 'reset', afterBytes: 2000 } });
+      const layout = join(work, 'retry-layout');
+      const r = await build({ source: withSsh.image, destinations: [`docker://${proxy.host}/cray/retry:v1`, `oci:${layout}:t`], environment: env });
+      expect(proxy.pending()).toEqual([]);
+      expect(skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/cray/retry:v1`).Digest).toBe(r.manifestDigest);
+      expect(r.destinations[1]!.manifestDigest).toBe(r.manifestDigest);
+      expect(existsSync(join(layout, 'blobs/sha256', r.layer.digest.slice(7)))).toBe(true);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('bad registry credentials fail before any layer byte is read, and leave no layout behind', async () => {
+    const tls = await startRegistry({ mode: 'tls-basic' });
+    try {
+      const phases: string[] = [];
+      const layout = join(work, 'unauthorized');
+      const err = await build({
+        source: withSsh.image,
+        destinations: [`oci:${layout}:t`, `docker://${tls.host}/cray/secure:v1`],
+        creds: { username: 'tester', password: 'wrong' },
+        caFile: tls.caFile!,
+        environment: env,
+        onProgress: (e) => phases.push(e.phase),
+      }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'UAI_REGISTRY_UNAUTHORIZED' });
+      expect((err as Error).message).not.toContain('wrong');
+      expect(phases).not.toContain('layer');
+      expect(existsSync(layout)).toBe(false);
+    } finally {
+      await tls.stop();
     }
   });
 });

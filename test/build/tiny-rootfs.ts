@@ -36,6 +36,8 @@ export interface TinyRootfsOptions {
   files?: Record<string, string | Buffer>;
   /** Bytes of incompressible filler in /var/big.bin (for slow pushes). */
   bigFile?: number;
+  /** A `user.origin` xattr on /etc/hostname and a file capability (cap_net_raw+ep) on /usr/bin/ping. */
+  xattrs?: boolean;
   /** -mkfs-time / -all-time value (default 1700000000). */
   time?: number;
 }
@@ -64,6 +66,12 @@ export function makeTinyRootfs(options: TinyRootfsOptions = {}): TinyRootfs {
   for (const [path, content] of Object.entries(options.files ?? {})) {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), content);
+  }
+  if (options.xattrs) {
+    execFileSync('setfattr', ['-n', 'user.origin', '-v', 'compute-node', join(root, 'etc/hostname')]);
+    writeFileSync(join(root, 'usr/bin/ping'), elfHeader(options.machine ?? 62));
+    chmodSync(join(root, 'usr/bin/ping'), 0o755);
+    execFileSync('setcap', ['cap_net_raw+ep', join(root, 'usr/bin/ping')]);
   }
   if (options.bigFile) {
     // Pseudo-random, incompressible, deterministic.

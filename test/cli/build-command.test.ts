@@ -47,7 +47,7 @@ let work: string;
 
 beforeAll(async () => {
   reg = await startRegistry({ mode: 'plain' });
-  fs = makeTinyRootfs();
+  fs = makeTinyRootfs({ xattrs: true });
   noSsh = makeTinyRootfs({ uaiSsh: false });
   work = mkdtempSync(join(tmpdir(), 'uai-cli-build-'));
 });
@@ -101,6 +101,9 @@ describe('uai-assemble build', () => {
     execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${reg.host}/cray/cli:json`, `oci:${layout}:t`], { stdio: 'pipe' });
     execFileSync('umoci', ['unpack', '--rootless', '--image', `${layout}:t`, join(work, 'bundle')], { stdio: 'pipe' });
     expect(statSync(join(work, 'bundle/rootfs/usr/bin/uai-ssh.sh')).mode & 0o777).toBe(0o755);
+    // xattrs survive SquashFS → layer → registry → umoci (the tests run as root, so umoci can set security.*).
+    expect(execFileSync('getfattr', ['--only-values', '-n', 'user.origin', join(work, 'bundle/rootfs/etc/hostname')], { encoding: 'utf8' })).toBe('compute-node');
+    expect(execFileSync('getcap', [join(work, 'bundle/rootfs/usr/bin/ping')], { encoding: 'utf8' })).toContain('cap_net_raw');
     expect(skopeo('inspect', '--config', `oci:${layout}:t`).config.Entrypoint).toEqual(['/usr/bin/uai-ssh.sh']);
   });
 

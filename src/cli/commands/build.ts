@@ -158,7 +158,8 @@ export const buildCommand: Command = {
     if (creds !== undefined && creds.indexOf(':') <= 0) throw new UsageError('--creds: expected USER:PASSWORD');
     if (level !== undefined && !/^\d+$/.test(level)) throw new UsageError(`--compression-level ${level}: expected a whole number`);
 
-    const progress = createProgress(io.stderr, { tty: io.isTTY, quiet: values.quiet === true || values.json === true && !io.isTTY });
+    const quiet = values.quiet === true || (values.json === true && !io.isTTY);
+    const progress = createProgress(io.stderr, { tty: io.isTTY, quiet });
     const onWarning = (w: Parameters<typeof printWarning>[1]) => {
       progress.clear();
       printWarning(io, w);
@@ -195,7 +196,8 @@ export const buildCommand: Command = {
       environment: io.env,
       cwd: io.cwd,
       signal: io.signal,
-      onProgress: (e) => progress.onProgress(e),
+      // Without a listener, build() skips the metadata walk that estimates the total.
+      ...(quiet ? {} : { onProgress: (e: Parameters<typeof progress.onProgress>[0]) => progress.onProgress(e) }),
       onWarning,
     };
     let result: BuildResult;

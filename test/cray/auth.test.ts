@@ -82,6 +82,19 @@ describe('token renewal', () => {
     await ctx.close();
   });
 
+  it('re-reads a token file without refresh_token after a 401 (another process renewed it)', async () => {
+    const file = writeJson('plain.json', { access_token: gw.issueToken(3600) });
+    const ctx = await createCrayContext({ apiGateway: gw.url, tokenFile: file, env: { HOME: dir } });
+    await listUaiImages(ctx);
+    gw.revokeTokens();
+    writeJson('plain.json', { access_token: gw.issueToken(3600) });
+    const seen = gw.requests.length;
+    await listUaiImages(ctx);
+    // One refused request with the old token, one accepted with the re-read one.
+    expect(gw.requests.slice(seen).map((r) => r.authorized)).toEqual([false, true]);
+    await ctx.close();
+  });
+
   it('caches client-credentials tokens, renews them near expiry, and once on a 401', async () => {
     const secret = join(dir, 'secret');
     writeFileSync(secret, 'admin-secret\n');

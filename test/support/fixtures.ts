@@ -6,9 +6,13 @@
  * reference the reader is checked against).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { FileSource } from '../../src/source/index.ts';
+import { SquashfsImage, type Entry } from '../../src/squashfs/index.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES_DIR = join(ROOT, 'fixtures');
@@ -276,4 +280,128 @@ export function unsquashfsLln(image: string): LlnEntry[] {
     out.push(e);
   }
   return out;
+}
+
+// ---- comparing the reader with the references ----
+
+export interface Expected {
+  path: string;
+  pathHex: string;
+  type: Entry['type'];
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  nlink: number;
+  size?: number;
+  sha256?: string;
+  targetHex?: string;
+  major?: number;
+  minor?: number;
+  xattrs: Record<string, string>;
+}
+
+/** An expected listing written by fixtures/tree.py, keyed by the hex of the path bytes. */
+export function expectedListing(file: string): Map<string, Expected> {
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  return new Map(lines.map((l) => JSON.parse(l) as Expected).map((e) => [e.pathHex, e]));
+}
+
+export const TYPE_CHAR: Record<Entry['type'], string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
+
+/** `rwsr-xr-x` from permission bits, as ls and unsquashfs print them. */
+export function perms(mode: number): string {
+  const rwx = (bits: number, special: boolean, ch: string) =>
+    `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? ch : ch.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
+  return rwx(mode >> 6, (mode & 0o4000) !== 0, 's') + rwx(mode >> 3, (mode & 0o2000) !== 0, 's') + rwx(mode, (mode & 0o1000) !== 0, 't');
+}
+
+export function utcMinute(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** The listing key of an entry: its raw path bytes, as latin1 (how the -lln output is read). */
+export function latin1Path(e: Entry): string {
+  return `/${Buffer.from(e.rawPath).toString('latin1')}`.replace(/^\/$/, '/');
+}
+
+export interface Read {
+  entries: Entry[];
+  sha256: Map<string, string>;
+}
+
+/** Opens an image, walks it with data and hashes every regular file. */
+export async function readAll(path: string, options?: { maxOutputBytes?: number }): Promise<Read> {
+  const image = await SquashfsImage.open(await FileSource.open(path), options?.maxOutputBytes ? { limits: { maxOutputBytes: options.maxOutputBytes } } : {});
+  try {
+    const entries: Entry[] = [];
+    const sha256 = new Map<string, string>();
+    for await (const item of image.walkWithData()) {
+      entries.push(item.entry);
+      if (item.data) {
+        const h = createHash('sha256');
+        for await (const chunk of item.data) h.update(chunk);
+        sha256.set(Buffer.from(item.entry.rawPath).toString('hex'), h.digest('hex'));
+      }
+    }
+    return { entries, sha256 };
+  } finally {
+    await image.close();
+  }
+}
+
+/** Every entry's type, permissions, ids, mtime, size, target and device numbers agree with unsquashfs. */
+export function compareWithLln(entries: Entry[], lln: LlnEntry[]): void {
+  const byPath = new Map(lln.map((l) => [l.path, l]));
+  expect(entries.map(latin1Path).sort()).toEqual([...byPath.keys()].sort());
+  for (const e of entries) {
+    const l = byPath.get(latin1Path(e))!;
+    const where = `${e.path}`;
+    expect(TYPE_CHAR[e.type], where).toBe(l.typeChar);
+    expect(perms(e.mode), where).toBe(l.perms);
+    expect([e.uid, e.gid], where).toEqual([l.uid, l.gid]);
+    expect(utcMinute(e.mtime), where).toBe(l.time);
+    if (e.type === 'file' || e.type === 'symlink') expect(e.size, where).toBe(l.size);
+    if (e.type === 'symlink') expect(Buffer.from(e.target!).toString('latin1'), where).toBe(l.target);
+    // unsquashfs 4.5.1 prints rdev 0xFFFFFFFF (4095, 1048575) as "-1,255": the source tree
+    // listing checks those numbers instead.
+    if ((e.type === 'char' || e.type === 'block') && l.major !== -1) expect([e.major, e.minor], where).toEqual([l.major, l.minor]);
+  }
+}
+
+/** Entries equal the source tree's listing (excluding what `-e` left out), content by sha256. */
+export function compareWithTree(fx: Pick<FixtureInfo, 'name' | 'options'>, read: Read, expected: Map<string, Expected>): void {
+  const noXattrs = fx.options.includes('-no-xattrs');
+  const excluded = fx.options.match(/-e (.*)$/)?.[1]?.split(' ') ?? [];
+  const seen = new Set<string>();
+  for (const e of read.entries) {
+    const key = Buffer.from(e.rawPath).toString('hex');
+    const x = expected.get(key);
+    expect(x, `${e.path} is not in the source tree`).toBeDefined();
+    seen.add(key);
+    const where = `${fx.name}: ${e.path}`;
+    expect(e.path, where).toBe(x!.path);
+    expect(e.type, where).toBe(x!.type);
+    expect(e.mode, where).toBe(x!.mode);
+    expect([e.uid, e.gid], where).toEqual([x!.uid, x!.gid]);
+    expect(e.mtime, where).toBe(x!.mtime);
+    if (e.type !== 'dir') expect(e.nlink, where).toBe(x!.nlink);
+    if (e.type === 'file') {
+      expect(e.size, where).toBe(x!.size);
+      expect(read.sha256.get(key), where).toBe(x!.sha256);
+    }
+    if (e.type === 'symlink') expect(Buffer.from(e.target!).toString('hex'), where).toBe(x!.targetHex);
+    if (e.type === 'char' || e.type === 'block') expect([e.major, e.minor], where).toEqual([x!.major, x!.minor]);
+    const xattrs = Object.fromEntries([...e.xattrs].map(([k, v]) => [k, Buffer.from(v).toString('hex')]));
+    expect(xattrs, where).toEqual(noXattrs ? {} : x!.xattrs);
+  }
+  const missing = [...expected.values()].filter((x) => !seen.has(x.pathHex)).map((x) => x.path.slice(1));
+  expect(missing.sort(), fx.name).toEqual(excluded.sort());
+}
+
+/** Groups of paths (sorted) that share one non-directory inode. */
+export function hardLinkGroups(entries: Entry[]): string[][] {
+  const groups = new Map<number, string[]>();
+  for (const e of entries) if (e.type !== 'dir') groups.set(e.inodeRef, [...(groups.get(e.inodeRef) ?? []), e.path]);
+  return [...groups.values()].filter((g) => g.length > 1).map((g) => g.sort());
 }

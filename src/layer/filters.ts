@@ -78,8 +78,15 @@ interface CompiledPattern {
   source: string;
   /** Matches against the name only (no `/` in the pattern) or against the whole path. */
   onName: boolean;
-  literal?: string;
+  /** A pattern without wildcards, as bytes: compared without building a string. */
+  literal?: Uint8Array;
   regexp?: RegExp;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function compile(pattern: string): CompiledPattern {
@@ -94,7 +101,7 @@ function compile(pattern: string): CompiledPattern {
       details: { pattern },
     });
   }
-  if (!/[*?[\\]/.test(p)) return { source: pattern, onName, literal: p };
+  if (!/[*?[\\]/.test(p)) return { source: pattern, onName, literal: Buffer.from(p, 'latin1') };
   return { source: pattern, onName, regexp: globToRegExp(p) };
 }
 
@@ -116,8 +123,12 @@ export class ExcludeFilter {
     let name: string | undefined;
     let path: string | undefined;
     for (const p of this.#patterns) {
+      if (p.literal !== undefined) {
+        if (sameBytes(p.onName ? entry.rawName : entry.rawPath, p.literal)) return p.source;
+        continue;
+      }
       const subject = p.onName ? (name ??= latin1(entry.rawName)) : (path ??= latin1(entry.rawPath));
-      if (p.literal !== undefined ? subject === p.literal : p.regexp!.test(subject)) return p.source;
+      if (p.regexp!.test(subject)) return p.source;
     }
     return undefined;
   }

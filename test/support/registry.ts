@@ -10,7 +10,7 @@
  * Each registry gets its own temp dir (config, storage, certificates), a port chosen by
  * the OS, and `delete: enabled`. `skopeoArgs` are the flags skopeo needs to reach it.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
@@ -250,7 +250,15 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
   }
 }
 
-/** Runs skopeo with the registry's flags; returns stdout (throws with stderr on failure). */
-export function skopeo(args: string[]): string {
-  return execFileSync('skopeo', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs skopeo; resolves with stdout (rejects with stderr). Asynchronous on purpose: the
+ * token server lives in the test process and must keep answering while skopeo runs.
+ */
+export function skopeo(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('skopeo', args, { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`skopeo ${args.join(' ')} failed: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+  });
 }

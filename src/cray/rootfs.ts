@@ -55,8 +55,20 @@ async function readManifest(ctx: CrayContext, manifestUrl: string, what: string,
     throw new CrayError('UAI_CRAY_MANIFEST', `${what}: manifest path '${manifestUrl}' is not s3://BUCKET/KEY`, { details: { manifest: manifestUrl } });
   }
   const client = await ctx.s3Client(signal ? { signal } : {});
-  const { bytes, etag } = await getS3Object(client, loc.bucket, loc.key, { maxBytes: MAX_MANIFEST_BYTES, ...(signal ? { signal } : {}) });
-  return { artifact: parseImsManifest(bytes, manifestUrl), etag };
+  let object: { bytes: Uint8Array; etag?: string };
+  try {
+    object = await getS3Object(client, loc.bucket, loc.key, { maxBytes: MAX_MANIFEST_BYTES, ...(signal ? { signal } : {}) });
+  } catch (err) {
+    const size = (err as { code?: string; details?: { size?: unknown } }).details?.size;
+    if ((err as { code?: string }).code === 'UAI_SOURCE_RANGE') {
+      throw new CrayError('UAI_CRAY_MANIFEST', `${manifestUrl}: invalid IMS manifest: ${String(size)} bytes is more than ${MAX_MANIFEST_BYTES}`, {
+        cause: err,
+        details: { manifest: manifestUrl, size },
+      });
+    }
+    throw err;
+  }
+  return { artifact: parseImsManifest(object.bytes, manifestUrl), etag: object.etag };
 }
 
 export async function locateBosRootfs(ctx: CrayContext, template: string, bootSetName?: string, options: { signal?: AbortSignal } = {}): Promise<RootfsLocation> {

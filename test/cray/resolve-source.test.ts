@@ -99,6 +99,7 @@ describe('bos:TEMPLATE end to end (fake gateway + s3rver)', () => {
       ]), /2 artifacts of type application\/vnd\.cray\.image\.rootfs\.squashfs/],
       ['version', JSON.stringify({ version: '2.0', artifacts: [] }), /version "2.0"/],
       ['not-json', '{"version": "1.0", ', /not JSON/],
+      ['too-large', JSON.stringify({ version: '1.0', artifacts: [], pad: 'x'.repeat(1024 * 1024) }), /1048\d+ bytes is more than 1048576/],
       ['bad-path', env.manifest([{ link: { path: '/var/rootfs', type: 's3' }, type: 'application/vnd.cray.image.rootfs.squashfs' }]), /not s3:\/\/BUCKET\/KEY/],
     ];
     for (const [name, body, pattern] of cases) {

@@ -95,6 +95,22 @@ describe('HttpSource', () => {
     await src.close();
   });
 
+  it('--download copies an https source to a local file first', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'uai-http-dl-'));
+    try {
+      const r = await resolveSource(`${base}/file`, { download: join(dir, 'copy.bin') });
+      expect(r.plan).toMatchObject({ kind: 'https', access: 'download', download: join(dir, 'copy.bin') });
+      expect(readFileSync(join(dir, 'copy.bin')).equals(data)).toBe(true);
+      expect(Buffer.from(await r.source.read(1000, 10)).equals(data.subarray(1000, 1010))).toBe(true);
+      await r.source.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is what resolveSource gives for an http(s) URL, read-ahead wrapped', async () => {
     const r = await resolveSource(`${base}/file`);
     expect(r.plan).toMatchObject({ kind: 'https', access: 'in-place', size: data.length });

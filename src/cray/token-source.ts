@@ -79,7 +79,8 @@ async function keycloakGrant(http: GatewayHttp, realm: string, form: Record<stri
   const req = { service: 'Keycloak', method: 'POST' as const, path: keycloakTokenPath(realm) };
   const res = await http.send({ ...req, form, auth: false, tenant: false, ...(signal ? { signal } : {}) });
   if (res.status !== 200) {
-    throw httpError(res.status === 400 || res.status === 401 ? 'UAI_CRAY_AUTH' : 'UAI_CRAY_HTTP', req, res, `${form.grant_type} grant for ${who}`);
+    const hint = form.grant_type === 'refresh_token' ? "; log in again with 'cray auth login' or give a fresh --token" : '';
+    throw httpError(res.status === 400 || res.status === 401 ? 'UAI_CRAY_AUTH' : 'UAI_CRAY_HTTP', req, res, `${form.grant_type} grant for ${who}${hint}`);
   }
   return parseToken(res.body, `Keycloak ${form.grant_type} answer`, now());
 }

@@ -82,6 +82,16 @@ describe('token renewal', () => {
     await ctx.close();
   });
 
+  it('says to log in again when an expiring token cannot be refreshed', async () => {
+    const file = writeJson('stale.json', { access_token: gw.issueToken(1), expires_in: 1, refresh_token: 'refresh-unknown', client_id: 'shasta' });
+    const ctx = await createCrayContext({ apiGateway: gw.url, tokenFile: file, env: { HOME: dir } });
+    const err = await listUaiImages(ctx).catch((e: unknown) => e);
+    await ctx.close();
+    expect(err).toMatchObject({ code: 'UAI_CRAY_AUTH', details: { service: 'Keycloak', status: 400 } });
+    expect((err as Error).message).toContain("cray auth login");
+    expect((err as Error).message).not.toContain('refresh-unknown');
+  });
+
   it('re-reads a token file without refresh_token after a 401 (another process renewed it)', async () => {
     const file = writeJson('plain.json', { access_token: gw.issueToken(3600) });
     const ctx = await createCrayContext({ apiGateway: gw.url, tokenFile: file, env: { HOME: dir } });

@@ -59,11 +59,12 @@ export async function main(argv: string[], partialIo: Partial<CliIo> = {}): Prom
       io.stdout.write(`uai-assemble ${VERSION}\n`);
       return EXIT_OK;
     }
-    const command = commands.find((c) => c.name === name);
-    if (!command) {
+    const entry = commands.find((c) => c.name === name);
+    if (!entry) {
       io.stderr.write(`uai-assemble: unknown command '${name}'\n\n${help()}`);
       return EXIT_USAGE;
     }
+    const command = await entry.load();
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(`usage: ${command.usage}\n`);
       return EXIT_OK;

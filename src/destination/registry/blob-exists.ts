@@ -1,6 +1,7 @@
 /**
  * `HEAD /v2/<repo>/blobs/<digest>`: is the blob there (skip the upload), and how big.
  */
+import type { Action } from './auth.ts';
 import type { Session } from './session.ts';
 import { discard, header } from './http.ts';
 import { checkDigest, checkRepo } from './reference.ts';
@@ -11,14 +12,20 @@ export interface BlobStat {
   size?: number;
 }
 
-export async function statBlob(session: Session, repo: string, digest: string, signal?: AbortSignal): Promise<BlobStat> {
+export async function statBlob(
+  session: Session,
+  repo: string,
+  digest: string,
+  signal?: AbortSignal,
+  actions: readonly Action[] = ['pull'],
+): Promise<BlobStat> {
   checkRepo(repo);
   checkDigest(digest);
   const res = await session.request({
     method: 'HEAD',
     url: `/v2/${repo}/blobs/${digest}`,
     repo,
-    actions: ['pull'],
+    actions,
     ok: [200, 404],
     what: `blob check of ${digest}`,
     ...(signal === undefined ? {} : { signal }),

@@ -136,7 +136,9 @@ export class RegistryClient implements RegistryClientApi {
     return getBlob(this.#session, repo, digest, signal);
   }
 
+  /** Closes the connections; calling it again does nothing. */
   async close(): Promise<void> {
+    if (this.#agent.closed || this.#agent.destroyed) return;
     await this.#agent.close();
   }
 }

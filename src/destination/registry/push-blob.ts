@@ -31,7 +31,8 @@ export async function pushBlob(
   throwIfAborted(signal);
   if (blob.digest !== undefined) {
     checkDigest(blob.digest);
-    const stat = await statBlob(session, repo, blob.digest, signal);
+    // Asked with the push scope: one token serves the HEAD and the upload.
+    const stat = await statBlob(session, repo, blob.digest, signal, ['pull', 'push']);
     if (stat.exists) {
       settings.onProgress?.({ digest: blob.digest, bytes: stat.size ?? blob.size ?? 0, ...total(blob) });
       return { digest: blob.digest, size: stat.size ?? blob.size ?? 0, existed: true };
@@ -97,7 +98,7 @@ async function uploadOnce(ctx: UploadContext, blob: BlobUpload, source: AsyncIte
     await commitUpload(ctx, location, digest);
   } catch (err) {
     if (err instanceof RegistryError && (err.hasRegistryCode('BLOB_UPLOAD_INVALID') || err.hasRegistryCode('BLOB_UPLOAD_UNKNOWN'))) {
-      const stat = await statBlob(ctx.session, ctx.repo, digest, ctx.signal);
+      const stat = await statBlob(ctx.session, ctx.repo, digest, ctx.signal, ['pull', 'push']);
       if (stat.exists) {
         settings.onWarning?.({
           code: 'UAI_REGISTRY_UPLOAD_RACE',

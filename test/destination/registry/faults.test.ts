@@ -1,0 +1,248 @@
+/**
+ * Faults injected between our client and the real registry by test/support/fault-proxy.ts:
+ * each must be survived, and the blob that ends up in the registry is checked by digest.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Warning } from '../../../src/errors.ts';
+import { RegistryClient, RegistryError, type RegistryClientOptions } from '../../../src/destination/registry/index.ts';
+import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy.ts';
+import { skopeo, startRegistry, type TestRegistry } from '../../support/registry.ts';
+import { blobOf, collect, pushImage, randomBlob, sha256 } from './helpers.ts';
+
+const UPLOADS = /\/blobs\/uploads\//;
+const errorBody = (code: string, message = code.toLowerCase()): string => JSON.stringify({ errors: [{ code, message, detail: null }] });
+
+describe('faults in front of a plain registry', () => {
+  let reg: TestRegistry;
+  let direct: RegistryClient;
+  let proxy: FaultProxy;
+  let client: RegistryClient;
+  let warnings: Warning[];
+
+  beforeAll(async () => {
+    reg = await startRegistry({ mode: 'plain' });
+    direct = new RegistryClient(reg.host);
+  });
+  afterAll(async () => {
+    await direct?.close();
+    await reg?.stop();
+  });
+  afterEach(async () => {
+    await client?.close();
+    await proxy?.stop();
+  });
+
+  async function through(options: RegistryClientOptions = {}): Promise<void> {
+    proxy = await startFaultProxy(reg.url);
+    warnings = [];
+    client = new RegistryClient(proxy.host, { retryDelayMs: 5, onWarning: (w) => warnings.push(w), ...options });
+  }
+
+  /** The registry (asked directly, not through the proxy) has exactly these bytes. */
+  async function expectStored(repo: string, bytes: Uint8Array): Promise<void> {
+    expect(await collect(direct.getBlob(repo, sha256(bytes)))).toEqual(Buffer.from(bytes));
+  }
+
+  it('survives a connection reset in the middle of the streamed PATCH by reopening the blob', async () => {
+    await through();
+    proxy.fault({ method: 'PATCH', action: { type: 'reset', afterBytes: 150_000 } });
+    const bytes = randomBlob(600_000);
+    const blob = blobOf(bytes);
+    const pushed = await client.pushBlob('uai/reset', blob);
+    expect(pushed).toEqual({ digest: sha256(bytes), size: bytes.length, existed: false });
+    expect(blob.opens).toBe(2);
+    expect(proxy.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+    expect(warnings.map((w) => w.code)).toContain('UAI_REGISTRY_RETRY');
+    expect(proxy.pending()).toEqual([]);
+    await expectStored('uai/reset', bytes);
+  });
+
+  it('retries a 500 on POST and a 503 on PATCH', async () => {
+    await through();
+    proxy.fault({ method: 'POST', action: { type: 'respond', status: 500, body: errorBody('UNKNOWN') } });
+    proxy.fault({ method: 'PATCH', action: { type: 'respond', status: 503, body: '<html>busy</html>', headers: { 'content-type': 'text/html' } } });
+    const bytes = randomBlob(50_000);
+    const pushed = await client.pushBlob('uai/5xx', blobOf(bytes));
+    expect(pushed.digest).toBe(sha256(bytes));
+    expect(proxy.pending()).toEqual([]);
+    expect(proxy.requests.filter((r) => r.status === 500 || r.status === 503)).toHaveLength(2);
+    await expectStored('uai/5xx', bytes);
+  });
+
+  it('waits for Retry-After on a 429', async () => {
+    await through();
+    proxy.fault({ method: 'HEAD', action: { type: 'respond', status: 429, headers: { 'retry-after': '1' }, body: errorBody('TOOMANYREQUESTS') } });
+    const bytes = randomBlob(1000);
+    await direct.pushBlob('uai/429', blobOf(bytes));
+    const pushed = await client.pushBlob('uai/429', blobOf(bytes, { known: true }));
+    expect(pushed.existed).toBe(true);
+    const heads = proxy.requests.filter((r) => r.method === 'HEAD');
+    expect(heads.map((r) => r.status)).toEqual([429, 200]);
+    expect(heads[1]!.at - heads[0]!.at).toBeGreaterThanOrEqual(900);
+  });
+
+  it('gives up after the configured number of retries with the last status', async () => {
+    await through({ retries: 2 });
+    proxy.fault({ method: 'POST', times: 10, action: { type: 'respond', status: 503, body: errorBody('UNAVAILABLE') } });
+    const err = await client.pushBlob('uai/giveup', blobOf(randomBlob(100))).catch((e: unknown) => e);
+    expect((err as RegistryError).code).toBe('UAI_REGISTRY_SERVER');
+    expect((err as RegistryError).status).toBe(503);
+    expect(proxy.requests.filter((r) => r.method === 'POST').length).toBeGreaterThanOrEqual(3);
+    expect(proxy.requests.filter((r) => r.method === 'POST').length).toBeLessThanOrEqual(9);
+  });
+
+  it('follows relative Locations, keeping their query (the upload state)', async () => {
+    await through();
+    proxy.fault({ method: 'POST', path: UPLOADS, action: { type: 'relative-location' } });
+    proxy.fault({ method: 'PATCH', action: { type: 'relative-location' } });
+    const bytes = randomBlob(20_000);
+    const pushed = await client.pushBlob('uai/relative', blobOf(bytes));
+    expect(pushed.digest).toBe(sha256(bytes));
+    const put = proxy.requests.find((r) => r.method === 'PUT');
+    expect(put?.path).toMatch(/_state=.*&digest=sha256%3A[0-9a-f]{64}$/);
+    expect(proxy.pending()).toEqual([]);
+    await expectStored('uai/relative', bytes);
+  });
+
+  it('accepts a blob the registry stored although the commit answered 400 BLOB_UPLOAD_INVALID', async () => {
+    await through();
+    proxy.fault({
+      method: 'PUT',
+      path: UPLOADS,
+      action: { type: 'forward-then-respond', status: 400, body: errorBody('BLOB_UPLOAD_INVALID', 'Repository does not allow updating assets') },
+    });
+    const bytes = randomBlob(30_000);
+    const pushed = await client.pushBlob('uai/race', blobOf(bytes));
+    expect(pushed).toEqual({ digest: sha256(bytes), size: bytes.length, existed: true });
+    expect(warnings.map((w) => w.code)).toContain('UAI_REGISTRY_UPLOAD_RACE');
+    await expectStored('uai/race', bytes);
+  });
+
+  it('reports BLOB_UPLOAD_INVALID at the commit when the blob is really not there', async () => {
+    await through();
+    proxy.fault({ method: 'PUT', path: UPLOADS, action: { type: 'respond', status: 400, body: errorBody('BLOB_UPLOAD_INVALID') } });
+    const bytes = randomBlob(1000);
+    const err = await client.pushBlob('uai/invalid', blobOf(bytes)).catch((e: unknown) => e);
+    expect((err as RegistryError).code).toBe('UAI_REGISTRY_BLOB_UPLOAD_INVALID');
+    expect((err as RegistryError).message).toMatch(/PUT .*400.*BLOB_UPLOAD_INVALID/);
+    expect(await direct.blobExists('uai/invalid', sha256(bytes))).toBe(false);
+  });
+
+  it('resumes a chunked upload from the registry Range after a reset, without reopening', async () => {
+    await through({ chunkSize: 100_000 });
+    proxy.fault({ method: 'PATCH', skip: 1, action: { type: 'reset', afterBytes: 40_000 } });
+    const bytes = randomBlob(350_000);
+    const blob = blobOf(bytes, { piece: 30_000 });
+    const pushed = await client.pushBlob('uai/resume', blob);
+    expect(pushed.digest).toBe(sha256(bytes));
+    expect(blob.opens).toBe(1);
+    expect(proxy.requests.some((r) => r.method === 'GET' && UPLOADS.test(r.path))).toBe(true);
+    const ranges = proxy.requests.filter((r) => r.method === 'PATCH').map((r) => r.headers['content-range']);
+    expect(ranges[0]).toBe('0-99999');
+    expect(ranges.at(-1)).toBe('300000-349999');
+    await expectStored('uai/resume', bytes);
+  });
+
+  it('pushes through a registry that sends relative Locations itself (http.relativeurls)', async () => {
+    const relative = await startRegistry({ mode: 'plain', relativeUrls: true });
+    const c = new RegistryClient(relative.host, { chunkSize: 50_000 });
+    try {
+      const { digest } = await pushImage(c, 'uai/rel', 'v1', randomBlob(120_000));
+      const info = JSON.parse(await skopeo(['inspect', ...relative.skopeoArgs, `docker://${relative.host}/uai/rel:v1`])) as { Digest: string };
+      expect(info.Digest).toBe(digest);
+    } finally {
+      await c.close();
+      await relative.stop();
+    }
+  });
+
+  it('stops at once when the signal is aborted', async () => {
+    await through();
+    const controller = new AbortController();
+    const reason = new Error('stop now');
+    const blob = {
+      open: () =>
+        (async function* () {
+          yield randomBlob(10_000);
+          controller.abort(reason);
+          yield randomBlob(10_000);
+        })(),
+    };
+    await expect(client.pushBlob('uai/abort', blob, { signal: controller.signal })).rejects.toBe(reason);
+  });
+});
+
+describe('faults in front of a token registry', () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  let cdn: { url: string; seen: IncomingHttpHeaders[]; body: Uint8Array; close(): Promise<void> };
+
+  beforeAll(async () => {
+    reg = await startRegistry({ mode: 'token' });
+    proxy = await startFaultProxy(reg.url);
+    const seen: IncomingHttpHeaders[] = [];
+    const state: { body: Uint8Array } = { body: new Uint8Array(0) };
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200, { 'content-length': String(state.body.length) });
+      res.end(state.body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cdn = {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      seen,
+      get body() {
+        return state.body;
+      },
+      set body(b: Uint8Array) {
+        state.body = b;
+      },
+      close: () => new Promise<void>((r) => server.close(() => r())),
+    };
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await cdn?.close();
+    await reg?.stop();
+  });
+
+  it('re-authenticates once on a 401 with a fresh token', async () => {
+    const client = new RegistryClient(proxy.host, { creds: reg.creds!, retryDelayMs: 5 });
+    await client.checkAccess('uai/reauth', ['pull', 'push']);
+    const tokensBefore = reg.tokenServer!.requests.length;
+    proxy.fault({
+      method: 'HEAD',
+      action: {
+        type: 'respond',
+        status: 401,
+        headers: { 'www-authenticate': `Bearer realm="${reg.tokenServer!.url}",service="uai-test-registry",scope="repository:uai/reauth:pull"` },
+        body: errorBody('UNAUTHORIZED'),
+      },
+    });
+    const bytes = randomBlob(2000);
+    const pushed = await client.pushBlob('uai/reauth', blobOf(bytes, { known: true }));
+    expect(pushed.existed).toBe(false);
+    expect(reg.tokenServer!.requests.length).toBe(tokensBefore + 1);
+    expect(reg.tokenServer!.requests.at(-1)!.scopes).toEqual(['repository:uai/reauth:pull,push', 'repository:uai/reauth:pull']);
+    await client.close();
+  });
+
+  it('follows a blob redirect to another host without the Authorization header, and checks the digest', async () => {
+    const client = new RegistryClient(proxy.host, { creds: reg.creds!, retryDelayMs: 5 });
+    const bytes = randomBlob(5000);
+    await client.pushBlob('uai/redirect', blobOf(bytes));
+    cdn.body = bytes;
+    proxy.fault({ method: 'GET', path: /\/blobs\/sha256:/, times: 2, action: { type: 'redirect', to: (p) => `${cdn.url}${p}` } });
+    expect(await collect(client.getBlob('uai/redirect', sha256(bytes)))).toEqual(bytes);
+    const redirected = proxy.requests.filter((r) => r.fault === 'redirect');
+    expect(redirected[0]?.headers.authorization).toMatch(/^Bearer /);
+    expect(cdn.seen[0]?.authorization).toBeUndefined();
+
+    cdn.body = randomBlob(5000);
+    const err = await collect(client.getBlob('uai/redirect', sha256(bytes))).catch((e: unknown) => e);
+    expect((err as RegistryError).code).toBe('UAI_REGISTRY_DIGEST_INVALID');
+    await client.close();
+  });
+});

@@ -152,9 +152,12 @@ export async function openS3Rootfs(ctx: CrayContext, bucket: string, key: string
   if (!options.download) {
     return new ReadAheadSource(s3, { onRetry, isTransient, ...options.readAhead, ...(options.onClose ? { onClose: options.onClose } : {}) });
   }
+  // The manifest's md5; else the object's ETag when it is a plain MD5 (a single-part
+  // upload: multipart ETags look like `<hex>-<parts>` and are not checksums of the object).
+  const expected = options.md5 ?? (s3.etag && /^[0-9a-f]{32}$/i.test(s3.etag) ? s3.etag.toLowerCase() : undefined);
   const remote = new ReadAheadSource(s3, { onRetry, isTransient, ...options.readAhead, windowSize: 8 * 1024 * 1024, readAhead: 4 });
   try {
-    await downloadToFile(remote, options.download, { ...signal, ...(options.md5 ? { md5: options.md5 } : {}) });
+    await downloadToFile(remote, options.download, { ...signal, ...(expected ? { md5: expected } : {}) });
   } catch (err) {
     const d = (err as { details?: { expected?: unknown } }).details;
     if (d?.expected !== undefined) throw new CrayError('UAI_CRAY_CHECKSUM', (err as Error).message, { cause: err, details: { ...d } });
@@ -162,10 +165,10 @@ export async function openS3Rootfs(ctx: CrayContext, bucket: string, key: string
   } finally {
     await remote.close();
   }
-  if (!options.md5) {
+  if (!expected) {
     ctx.onWarning?.({
       code: 'UAI_CRAY_NO_MD5',
-      message: `${s3.name}: the manifest gives no md5, so the download to ${options.download} is not verified`,
+      message: `${s3.name}: no md5 in the manifest and a multipart ETag, so the download to ${options.download} is not verified`,
       details: { source: s3.name, path: options.download },
     });
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveSource } from '../../src/build/resolve-source.ts';
 import type { Warning } from '../../src/errors.ts';
+import { startS3Gate } from '../support/s3.ts';
 import { IMAGE_ID, MANIFEST_KEY, ROOTFS_KEY, readAll, startCsmEnv, type CsmEnv } from './csm-env.ts';
 
 let env: CsmEnv;
@@ -217,6 +218,38 @@ describe('bos:TEMPLATE end to end (fake gateway + s3rver)', () => {
     expect((err as unknown as Error).message).toContain('f'.repeat(32));
     expect(existsSync(bad)).toBe(false);
     expect(existsSync(`${bad}.partial`)).toBe(false);
+  });
+
+  it('--download without a manifest md5 checks a single-part ETag instead', async () => {
+    const warnings: Warning[] = [];
+    const target = join(env.dir, 'by-etag.squashfs');
+    const r = await resolveSource(`s3://boot-images/${ROOTFS_KEY}`, { cray: env.options({ onWarning: (w) => warnings.push(w) }), download: target });
+    await r.source.close();
+    expect(readFileSync(target).equals(env.image)).toBe(true);
+    expect(warnings.map((w) => w.code)).not.toContain('UAI_CRAY_NO_MD5');
+    // Through a front that reports other ETags: a multipart one is no checksum (warned,
+    // unverified); a wrong MD5 fails the download.
+    const gate = await startS3Gate(env.s3.endpoint, () => undefined);
+    env.gw.stsCredentials.EndpointURL = gate.endpoint;
+    try {
+      gate.etags.set(`/boot-images/${ROOTFS_KEY}`, `${'a'.repeat(32)}-2`);
+      const multipartWarnings: Warning[] = [];
+      const m = await resolveSource(`s3://boot-images/${ROOTFS_KEY}`, {
+        cray: env.options({ onWarning: (w) => multipartWarnings.push(w) }),
+        download: join(env.dir, 'multipart.squashfs'),
+      });
+      await m.source.close();
+      expect(readFileSync(join(env.dir, 'multipart.squashfs')).equals(env.image)).toBe(true);
+      expect(multipartWarnings.map((w) => w.code)).toContain('UAI_CRAY_NO_MD5');
+
+      gate.etags.set(`/boot-images/${ROOTFS_KEY}`, 'b'.repeat(32));
+      const err = await resolveSource(`s3://boot-images/${ROOTFS_KEY}`, { cray: env.options(), download: join(env.dir, 'wrong.squashfs') }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'UAI_CRAY_CHECKSUM' });
+      expect(existsSync(join(env.dir, 'wrong.squashfs'))).toBe(false);
+    } finally {
+      env.gw.stsCredentials.EndpointURL = env.s3.endpoint;
+      await gate.stop();
+    }
   });
 
   it('sends Cray-Tenant-Name, and a tenant sees only its templates', async () => {

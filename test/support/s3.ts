@@ -106,6 +106,8 @@ export interface S3Gate {
   readonly refused: string[];
   /** Requests forwarded, by key. */
   readonly forwarded: string[];
+  /** ETag to report instead of s3rver's, by request path (`/bucket/key`): multipart-style or wrong ones. */
+  readonly etags: Map<string, string>;
   stop(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export async function startS3Gate(target: string, expiryOf: (key: string) => num
   const revoked = new Set<string>();
   const refused: string[] = [];
   const forwarded: string[] = [];
+  const etags = new Map<string, string>();
   const server = createServer((req, res) => {
     const auth = req.headers.authorization ?? '';
     const key = /Credential=([^/]+)\//.exec(auth)?.[1] ?? '';
@@ -128,8 +131,9 @@ export async function startS3Gate(target: string, expiryOf: (key: string) => num
     }
     forwarded.push(key);
     const headers = { ...req.headers, authorization: auth.replace(/Credential=[^/]+\//, `Credential=${S3RVER_KEY}/`) };
+    const etag = etags.get(new URL(req.url ?? '/', 'http://x').pathname);
     const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
+      res.writeHead(up.statusCode ?? 502, etag ? { ...up.headers, etag: `"${etag}"` } : up.headers);
       up.pipe(res);
     });
     out.on('error', () => {
@@ -144,6 +148,7 @@ export async function startS3Gate(target: string, expiryOf: (key: string) => num
     revoked,
     refused,
     forwarded,
+    etags,
     async stop() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

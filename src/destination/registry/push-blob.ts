@@ -50,7 +50,9 @@ export async function pushBlob(
     session.retry,
     {
       ...(signal === undefined ? {} : { signal }),
-      shouldRetry: isRetryable,
+      // POST, PUT and HEAD were already retried request by request; only a failed
+      // stream (which cannot be replayed) restarts the upload from a fresh open().
+      shouldRetry: (err) => restartable.has(err as object) && isRetryable(err),
       onRetry: (err, attempt, delayMs) =>
         settings.onWarning?.({
           code: 'UAI_REGISTRY_RETRY',
@@ -60,6 +62,9 @@ export async function pushBlob(
     },
   );
 }
+
+/** Errors of the streaming phase: worth a whole new upload with a fresh stream. */
+const restartable = new WeakSet<object>();
 
 function total(blob: BlobUpload): { total?: number } {
   return blob.size === undefined ? {} : { total: blob.size };
@@ -78,7 +83,8 @@ async function uploadOnce(ctx: UploadContext, blob: BlobUpload, source: AsyncIte
         ? await patchChunks(ctx, location, hashing, settings.chunkSize)
         : await patchStream(ctx, location, hashing, blob.size);
   } catch (err) {
-    if (!isRetryable(err)) await cancelUpload(ctx, location);
+    if (isRetryable(err) && typeof err === 'object' && err !== null) restartable.add(err);
+    else await cancelUpload(ctx, location);
     throw err;
   }
   const { digest, size } = hashing.result();

@@ -160,8 +160,8 @@ export async function commitUpload(ctx: UploadContext, location: URL, digest: st
     url: withDigest(location, digest),
     headers: { 'content-type': 'application/octet-stream', 'content-length': '0' },
     body: new Uint8Array(0),
-    // A 404 BLOB_UPLOAD_UNKNOWN after a lost response must not be "retried" blindly.
-    once: true,
+    // Retried like any empty request; if a lost 201 makes the retry a 404
+    // BLOB_UPLOAD_UNKNOWN, pushBlob finds the blob with a HEAD.
     ok: [201, 204, 200],
     what: `commit of ${ctx.what}`,
     ...opts(ctx),

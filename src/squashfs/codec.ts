@@ -1,27 +1,15 @@
 /**
- * Picks the Decompressor for an image: the codec factory of `compression/index.ts`
- * when it exists, else the built-in zlib fallback (gzip images only).
+ * Picks the Decompressor for an image from the codec factory in `compression/`.
  */
 import type { CompressorName, Decompressor } from './compression/decompressor.ts';
+import { createDecompressor } from './compression/index.ts';
 import { SquashfsError } from './errors.ts';
-import { gzipFallback } from './gzip-fallback.ts';
 
-type Factory = (id: number, optionsBytes: Uint8Array | undefined) => Decompressor | Promise<Decompressor>;
-
-async function loadFactory(): Promise<Factory | undefined> {
-  // A computed specifier: the module may not exist yet in this checkout.
-  const specifier = './compression/index.ts';
+export function loadDecompressor(id: number, name: CompressorName, optionsBytes: Uint8Array | undefined): Decompressor {
   try {
-    const mod = (await import(specifier)) as { createDecompressor?: Factory };
-    return typeof mod.createDecompressor === 'function' ? mod.createDecompressor : undefined;
-  } catch {
-    return undefined;
+    return createDecompressor(id, optionsBytes);
+  } catch (cause) {
+    if (cause instanceof SquashfsError) throw cause;
+    throw new SquashfsError('UAI_SQFS_UNSUPPORTED', 'superblock', 20, `no decompressor for ${name}: ${(cause as Error).message}`, { cause });
   }
-}
-
-export async function loadDecompressor(id: number, name: CompressorName, optionsBytes: Uint8Array | undefined): Promise<Decompressor> {
-  const factory = await loadFactory();
-  if (factory) return await factory(id, optionsBytes);
-  if (name === 'gzip') return gzipFallback;
-  throw new SquashfsError('UAI_SQFS_UNSUPPORTED', 'superblock', 20, `no decompressor for ${name} is available`);
 }

@@ -77,7 +77,7 @@ export class SquashfsImage {
     const { superblock: sb, compressorOptionsBytes } = await readSuperblock(source, { signal });
     const limits = resolveLimits(sb.bytesUsed, options.limits);
     const compressorOptions = compressorOptionsBytes ? decodeCompressorOptions(sb.compressor, compressorOptionsBytes, onWarning) : undefined;
-    const decompressor = await loadDecompressor(sb.compressionId, sb.compressor, compressorOptionsBytes);
+    const decompressor = loadDecompressor(sb.compressionId, sb.compressor, compressorOptionsBytes);
 
     // Tables after the directory table, back to front; each bounds the one before it.
     const ids = await IdTable.load(source, sb, decompressor, { lower: sb.directoryTableStart, signal });

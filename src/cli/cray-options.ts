@@ -6,7 +6,8 @@ import { isAbsolute, resolve } from 'node:path';
 import type { CrayContextOptions } from '../cray/context.ts';
 import { printWarning, type CliIo } from './io.ts';
 
-export const CRAY_OPTIONS = {
+/** The options that say where a `bos:`/`ims:`/`s3://` SOURCE is read from (tar, ls, inspect, build). */
+export const CRAY_SOURCE_OPTIONS = {
   'api-gateway': { type: 'string' },
   token: { type: 'string' },
   'client-id': { type: 'string' },
@@ -15,13 +16,18 @@ export const CRAY_OPTIONS = {
   'ca-file': { type: 'string' },
   's3-endpoint': { type: 'string' },
   download: { type: 'string' },
+} as const;
+
+/** The source options plus registration and planning (build, register). */
+export const CRAY_OPTIONS = {
+  ...CRAY_SOURCE_OPTIONS,
   register: { type: 'boolean' },
   default: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
 } as const;
 
-/** Usage text for the options above, for commands' `usage` strings and --help. */
-export const CRAY_OPTIONS_USAGE = [
+/** Usage text for CRAY_SOURCE_OPTIONS, for commands' `usage` strings and --help. */
+export const CRAY_SOURCE_USAGE = [
   '  --api-gateway URL          CSM API gateway (default: core.hostname of the cray CLI, else https://api-gw-service-nmn.local)',
   '  --token FILE               API token JSON (default: $CRAY_CREDENTIALS, else the cray CLI token of the active configuration)',
   '  --client-id ID             Keycloak client-credentials grant (e.g. admin-client) ...',
@@ -31,6 +37,9 @@ export const CRAY_OPTIONS_USAGE = [
   '  --s3-endpoint URL          read S3 here with the AWS environment credentials instead of STS',
   '  --download FILE            copy the rootfs to FILE first (md5-verified) instead of reading S3 in place',
 ].join('\n');
+
+/** Usage text for CRAY_OPTIONS. */
+export const CRAY_OPTIONS_USAGE = CRAY_SOURCE_USAGE;
 
 function str(values: Record<string, unknown>, key: string): string | undefined {
   const v = values[key];

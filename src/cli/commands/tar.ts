@@ -9,12 +9,16 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { resolveSource } from '../../build/index.ts';
+import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE, crayContextOptionsFrom, downloadPathFrom } from '../cray-options.ts';
 import { SquashfsImage } from '../../squashfs/index.ts';
 import { createSquashfsLayer, type Injection, type SquashfsLayer } from '../../layer/index.ts';
 import { EXIT_OK, UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
 
-const USAGE =
-  'uai-assemble tar IMAGE [-o FILE|-] [--exclude GLOB]... [--no-default-excludes] [--add SRC:DEST[:MODE]]... [--allow-whiteout-names] [--json]';
+const USAGE = [
+  'uai-assemble tar IMAGE [-o FILE|-] [--exclude GLOB]... [--no-default-excludes] [--add SRC:DEST[:MODE]]... [--allow-whiteout-names] [--json] [CSM options]',
+  '  IMAGE is a local path, s3://BUCKET/KEY, https://URL, bos:TEMPLATE[#BOOTSET] or ims:IMAGE_ID; CSM options:',
+  CRAY_SOURCE_USAGE,
+].join('\n');
 
 /** `SRC:DEST[:MODE]` → an injection; SRC may itself contain `:`, MODE is octal. */
 export function parseAddSpec(spec: string, cwd: string): Injection {
@@ -118,6 +122,7 @@ export const tarCommand: Command = {
           add: { type: 'string', multiple: true },
           'allow-whiteout-names': { type: 'boolean' },
           json: { type: 'boolean' },
+          ...CRAY_SOURCE_OPTIONS,
         },
       });
     } catch (err) {
@@ -133,7 +138,14 @@ export const tarCommand: Command = {
     const add = (values.add ?? []).map((spec) => parseAddSpec(spec, io.cwd));
     const onWarning = (w: Parameters<typeof printWarning>[1]) => printWarning(io, w);
 
-    const { source } = await resolveSource(positionals[0]!, { signal: io.signal, env: io.env });
+    const download = downloadPathFrom(values, io);
+    const { source } = await resolveSource(positionals[0]!, {
+      signal: io.signal,
+      env: io.env,
+      cray: crayContextOptionsFrom(values, io),
+      onWarning,
+      ...(download ? { download } : {}),
+    });
     let layer: SquashfsLayer;
     try {
       const image = await SquashfsImage.open(source, { signal: io.signal, onWarning });

@@ -4,7 +4,13 @@
  */
 import { execFileSync } from 'node:child_process';
 
-const REQUIRED_TOOLS = ['mksquashfs', 'unsquashfs', 'sqfs2tar'];
+// Every external program a test runs; each comes from a package in .ci/apt-packages.txt.
+const REQUIRED_TOOLS = [
+  'mksquashfs', 'unsquashfs', 'sqfs2tar',
+  'getfattr', 'setfattr', 'getcap', 'setcap',
+  'docker-registry', 'skopeo', 'umoci', 'openssl', 'htpasswd',
+  'tar', 'gzip', 'python3', '/usr/bin/time',
+];
 
 export default function setup(): void {
   const missing = REQUIRED_TOOLS.filter((tool) => {

@@ -23,6 +23,8 @@ export type FaultAction =
   | { type: 'forward-then-respond'; status: number; headers?: Record<string, string>; body?: string }
   /** Forward, and rewrite an absolute Location in the answer to a relative one (query kept). */
   | { type: 'relative-location' }
+  /** Forward, and add these headers to the answer. */
+  | { type: 'add-headers'; headers: Record<string, string> }
   /** Answer with a redirect to `to(path)` (e.g. another server) without forwarding. */
   | { type: 'redirect'; status?: number; to: (pathAndQuery: string) => string };
 
@@ -162,6 +164,9 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
             res.end(action.body ?? '');
           });
         });
+        return;
+      case 'add-headers':
+        forward(req, res, record, (upRes) => passThrough(upRes, (headers) => Object.assign(headers, action.headers)));
         return;
       case 'relative-location':
         forward(req, res, record, (upRes) =>

@@ -29,7 +29,7 @@ export interface StartRegistryOptions {
   /** tls-basic only: a self-signed server certificate no CA file vouches for. */
   selfSigned?: boolean;
   /** token only: the token server's reply (default `{ token, expires_in: 300 }`). */
-  token?: { field?: 'token' | 'access_token'; expiresIn?: number };
+  token?: { field?: 'token' | 'access_token'; expiresIn?: number; pullOnly?: boolean };
 }
 
 export interface TokenServer {
@@ -128,7 +128,8 @@ async function startTokenServer(
     const access = scopes.flatMap((s) => {
       const [type, ...rest] = s.split(':');
       const actions = rest.pop() ?? '';
-      return type === 'repository' ? [{ type, name: rest.join(':'), actions: actions.split(',').filter(Boolean) }] : [];
+      const granted = actions.split(',').filter((a) => a !== '' && (options.pullOnly !== true || a === 'pull'));
+      return type === 'repository' ? [{ type, name: rest.join(':'), actions: granted }] : [];
     });
     const header = { typ: 'JWT', alg: 'ES256', x5c };
     const claims = { iss: issuer, sub: USER, aud: service, exp: now + 600, nbf: now - 10, iat: now, jti: `${now}-${requests.length}`, access };

@@ -42,6 +42,7 @@ export class Authenticator {
   /** undefined: not pinged yet; null: the registry asked for nothing. */
   #challenge: Challenge | null | undefined;
   readonly #tokens = new Map<string, CachedToken>();
+  readonly #inflight = new Map<string, Promise<string>>();
   readonly #creds = new Map<string, Promise<Credentials | undefined>>();
 
   constructor(host: string, agent: Dispatcher, options: AuthOptions, retry: RetryPolicy) {
@@ -87,8 +88,42 @@ export class Authenticator {
     const scope = repo === undefined ? undefined : scopeFor(repo, actions);
     const cached = this.#cachedToken(repo, actions);
     if (cached !== undefined) return `Bearer ${cached}`;
-    const token = await this.#fetchToken(challenge, scope === undefined ? [] : [scope], repo, signal);
-    return `Bearer ${token}`;
+    // Parallel blob uploads share one token request per scope.
+    const key = scope ?? '';
+    let pending = this.#inflight.get(key);
+    if (pending === undefined) {
+      pending = this.#fetchToken(challenge, scope === undefined ? [] : [scope], repo, signal);
+      this.#inflight.set(key, pending);
+      const forget = (): void => {
+        this.#inflight.delete(key);
+      };
+      pending.then(forget, forget);
+    }
+    return `Bearer ${await pending}`;
+  }
+
+  /**
+   * For a Bearer token that is a JWT with an `access` claim: the actions it grants on
+   * `repo` (the token server returns the intersection of what was asked and what is
+   * allowed, without an error). Undefined when that cannot be told.
+   */
+  grantedActions(authorization: string | undefined, repo: string): string[] | undefined {
+    if (authorization === undefined || !authorization.startsWith('Bearer ')) return undefined;
+    const parts = authorization.slice('Bearer '.length).split('.');
+    if (parts.length !== 3) return undefined;
+    try {
+      const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { access?: unknown };
+      if (!Array.isArray(claims.access)) return undefined;
+      const granted = new Set<string>();
+      for (const entry of claims.access as Array<{ type?: unknown; name?: unknown; actions?: unknown }>) {
+        if (entry.type === 'repository' && entry.name === repo && Array.isArray(entry.actions)) {
+          for (const a of entry.actions) if (typeof a === 'string') granted.add(a);
+        }
+      }
+      return [...granted];
+    } catch {
+      return undefined;
+    }
   }
 
   /**

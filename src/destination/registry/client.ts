@@ -94,16 +94,27 @@ export class RegistryClient implements RegistryClientApi {
 
   async checkAccess(repo: string, actions: ReadonlyArray<'pull' | 'push'>, signal?: AbortSignal): Promise<void> {
     checkRepo(repo);
+    const wanted = actions.length === 0 ? (['pull'] as const) : actions;
     const res = await this.#session.request({
       method: 'GET',
       url: '/v2/',
       repo,
-      actions: actions.length === 0 ? ['pull'] : actions,
+      actions: wanted,
       ok: [200],
       what: `access check for ${repo}`,
       ...(signal === undefined ? {} : { signal }),
     });
     await discard(res);
+    // A token server grants what it allows without an error: look at the token itself.
+    const base = await this.#session.base(signal);
+    const authorization = await this.#session.auth.headerFor(new URL('/v2/', base), repo, wanted, signal);
+    const granted = this.#session.auth.grantedActions(authorization, repo);
+    const missing = granted === undefined ? [] : wanted.filter((a) => !granted.includes(a));
+    if (missing.length > 0) {
+      throw new RegistryError('UAI_REGISTRY_DENIED', `the token for ${this.host}/${repo} does not grant ${missing.join(', ')} (granted: ${granted?.join(', ') || 'nothing'})`, {
+        details: { repo, wanted: [...wanted], granted },
+      });
+    }
   }
 
   async blobExists(repo: string, digest: string, signal?: AbortSignal): Promise<boolean> {

@@ -91,6 +91,21 @@ export class Session {
     return withRetries(once, this.retry, req.signal === undefined ? {} : { signal: req.signal });
   }
 
+  /** `Warning: 299 - "text"` headers are shown to the user, never acted on (spec). */
+  #reportWarnings(res: HttpResponse): void {
+    const onWarning = this.#options.auth.onWarning;
+    const raw = res.headers['warning'];
+    if (onWarning === undefined || raw === undefined) return;
+    for (const value of Array.isArray(raw) ? raw : [raw]) {
+      const m = /^\s*299\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(value);
+      if (m === null || this.#warned.has(m[1]!)) continue;
+      this.#warned.add(m[1]!);
+      onWarning({ code: 'UAI_REGISTRY_WARNING', message: `registry ${this.host} says: ${m[1]!}`, details: { host: this.host } });
+    }
+  }
+
+  readonly #warned = new Set<string>();
+
   async #requestOnce(req: SessionRequest, replayable: boolean): Promise<HttpResponse> {
     const url = await this.resolve(req.url, req.signal);
     const actions = req.actions ?? ['pull'];
@@ -107,9 +122,12 @@ export class Session {
         ...(req.body === undefined ? {} : { body: req.body }),
         ...(req.signal === undefined ? {} : { signal: req.signal }),
       });
+      this.#reportWarnings(res);
       if (ok.includes(res.status)) return res;
       const text = await readText(res);
-      if (res.status === 401 && !reauthed) {
+      // Nexus has answered 400 with an UNAUTHORIZED body where others say 401.
+      const unauthorized = res.status === 401 || (res.status === 400 && /"code"\s*:\s*"UNAUTHORIZED"/.test(text.replaceAll('&quot;', '"')));
+      if (unauthorized && !reauthed) {
         reauthed = true;
         await this.auth.onUnauthorized(res, text, req.repo, authorization !== undefined, req.signal);
         if (replayable) continue;

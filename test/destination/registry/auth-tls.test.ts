@@ -129,6 +129,25 @@ describe('token (Bearer) registry', () => {
   });
 });
 
+describe('token registry that grants pull only', () => {
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    reg = await startRegistry({ mode: 'token', token: { pullOnly: true } });
+  });
+  afterAll(async () => reg?.stop());
+
+  it('fails checkAccess for push with UAI_REGISTRY_DENIED, allows pull', async () => {
+    const client = new RegistryClient(reg.host, { creds: reg.creds!, retryDelayMs: 1 });
+    const err = await client.checkAccess('uai/ro', ['pull', 'push']).catch((e: unknown) => e);
+    expect((err as RegistryError).code).toBe('UAI_REGISTRY_DENIED');
+    expect((err as RegistryError).message).toContain('push');
+    await expect(client.checkAccess('uai/ro', ['pull'])).resolves.toBeUndefined();
+    const pushErr = await client.pushBlob('uai/ro', blobOf(randomBlob(10))).catch((e: unknown) => e);
+    expect((pushErr as RegistryError).code).toBe('UAI_REGISTRY_UNAUTHORIZED');
+    await client.close();
+  });
+});
+
 describe('plain HTTP policy', () => {
   it('allows http:// only for loopback hosts unless tlsVerify is false', () => {
     expect(() => new RegistryClient('http://registry.example:5000')).toThrow(expect.objectContaining({ code: 'UAI_REGISTRY_CONFIG' }));

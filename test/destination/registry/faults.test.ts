@@ -158,6 +158,17 @@ describe('faults in front of a plain registry', () => {
     }
   });
 
+  it('passes Warning: 299 headers to onWarning once', async () => {
+    await through();
+    proxy.fault({ method: 'GET', path: /^\/v2\/$/, times: 5, action: { type: 'add-headers', headers: { warning: '299 - "this registry is deprecated"' } } });
+    proxy.fault({ method: 'HEAD', times: 5, action: { type: 'add-headers', headers: { warning: '299 - "this registry is deprecated"' } } });
+    await client.checkAccess('uai/warn', ['pull']);
+    await client.blobExists('uai/warn', sha256(randomBlob(4)));
+    await client.blobExists('uai/warn', sha256(randomBlob(4)));
+    const said = warnings.filter((w) => w.code === 'UAI_REGISTRY_WARNING');
+    expect(said.map((w) => w.message)).toEqual([`registry ${proxy.host} says: this registry is deprecated`]);
+  });
+
   it('stops at once when the signal is aborted', async () => {
     await through();
     const controller = new AbortController();
@@ -226,6 +237,26 @@ describe('faults in front of a token registry', () => {
     expect(pushed.existed).toBe(false);
     expect(reg.tokenServer!.requests.length).toBe(tokensBefore + 1);
     expect(reg.tokenServer!.requests.at(-1)!.scopes).toEqual(['repository:uai/reauth:pull,push', 'repository:uai/reauth:pull']);
+    await client.close();
+  });
+
+  it("re-authenticates on Nexus's 400 with an HTML-escaped UNAUTHORIZED body", async () => {
+    const client = new RegistryClient(proxy.host, { creds: reg.creds!, retryDelayMs: 5 });
+    await client.checkAccess('uai/nexus400', ['pull', 'push']);
+    const bytes = randomBlob(300);
+    await client.pushBlob('uai/nexus400', blobOf(bytes));
+    const tokensBefore = reg.tokenServer!.requests.length;
+    proxy.fault({
+      method: 'GET',
+      path: /\/blobs\/sha256:/,
+      action: {
+        type: 'respond',
+        status: 400,
+        body: '{&quot;errors&quot;:[{&quot;code&quot;:&quot;UNAUTHORIZED&quot;,&quot;message&quot;:&quot;[ERROR-400] DOCKER Either Authorization header is missing or invalid&quot;}]}',
+      },
+    });
+    expect(await collect(client.getBlob('uai/nexus400', sha256(bytes)))).toEqual(bytes);
+    expect(reg.tokenServer!.requests.length).toBe(tokensBefore + 1);
     await client.close();
   });
 

@@ -21,7 +21,7 @@ export function modeString(type: Entry['type'], mode: number): string {
 export function longLine(entry: Entry): string {
   const owner = `${entry.uid}/${entry.gid}`;
   const width = Math.max(0, 27 - owner.length);
-  const size = entry.type === 'char' || entry.type === 'block' ? `${entry.major},${String(entry.minor).padStart(4)}` : String(entry.size);
+  const size = entry.type === 'char' || entry.type === 'block' ? `${entry.major},${String(entry.minor).padStart(3)}` : String(entry.size);
   const d = new Date(entry.mtime * 1000);
   const p = (n: number): string => String(n).padStart(2, '0');
   const time = `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;

@@ -18,7 +18,7 @@ const MiB = 1024 * 1024;
 const RECIPE_VERSION = 4;
 
 export const SCALES: Record<Scale, { rootfsEntries: number; largeBytes: number }> = {
-  full: { rootfsEntries: 110_000, largeBytes: 1152 * MiB },
+  full: { rootfsEntries: 102_000, largeBytes: 1088 * MiB },
   quick: { rootfsEntries: 10_000, largeBytes: 96 * MiB },
   smoke: { rootfsEntries: 400, largeBytes: 4 * MiB },
 };
@@ -83,7 +83,7 @@ function listedEntries(image: string): number {
 
 /**
  * Builds (or reuses) the images of `scale` for the given trees and compressors, logging
- * what it does. mksquashfs runs under `nice` so building does not disturb neighbours.
+ * what it does. mksquashfs runs under `nice -n 5` so building disturbs neighbours less.
  */
 export async function prepareImages(
   workDir: string,
@@ -122,7 +122,7 @@ export async function prepareImages(
       if (!existsSync(path) || record.images[compressor] !== statSync(path).size) {
         log(`mksquashfs ${tree} -comp ${compressor}`);
         const started = Date.now();
-        await run('nice', ['-n', '10', 'mksquashfs', treeDir, path, '-comp', compressor, '-noappend', '-no-progress', '-quiet']);
+        await run('nice', ['-n', '5', 'mksquashfs', treeDir, path, '-comp', compressor, '-noappend', '-no-progress', '-quiet']);
         record.images[compressor] = statSync(path).size;
         log(`  ${(statSync(path).size / MiB).toFixed(1)} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       }

@@ -32,7 +32,7 @@ export interface BenchOptions {
 export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|build|s3|ls[,…]] [--reps N]
                          [--work DIR] [--out FILE.md] [--json FILE.json] [--no-profile] [--images-only]
 
-  (default)  full size: a rootfs-like tree of 110k entries and 1.1 GiB of large files,
+  (default)  full size: a rootfs-like tree of 102k entries and 1.06 GiB of large files,
              in gzip, xz, zstd and lz4; 3 repetitions (2 for the slow baselines);
              writes docs/benchmarks.md
   --quick    small images (10k entries, 96 MiB), 1 repetition; writes bench/work/quick/benchmarks.md

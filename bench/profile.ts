@@ -3,7 +3,7 @@
  * writes its own .cpuprofile), summarised by self time per function, per src/ area and per
  * stage (read, decompress, metadata, tar encode, hash, compress, network). A sample is
  * charged to the nearest src/ frame on its stack, so time in node:zlib or node:crypto
- * called from src/layer counts for the layer.
+ * called from src/layer counts for the layer; under Node's module loader it is start-up.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,14 +61,31 @@ function otherArea(url: string, fn: string): string {
   return url ? url : `native ${fn || '(anonymous)'}`;
 }
 
-/** The stage a sample belongs to, from its own frame and its nearest src/ area. */
+/** The context marker for samples under Node's module loader (start-up, type stripping). */
+export const LOADING = '(module loading)';
+
+function isLoaderFrame(url: string): boolean {
+  return url.startsWith('node:internal/modules/') || url.startsWith('wasm://') || url.includes('/amaro/');
+}
+
+/** Where a sample has no src/ frame on its stack (callbacks from libuv), its own frame decides. */
+function stageWithoutSrc(selfUrl: string, fn: string): string {
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(idle)') return 'idle';
+  if (selfUrl.startsWith('node:zlib')) return 'zlib callbacks (no src/ frame on the stack)';
+  if (selfUrl.startsWith('node:buffer') || selfUrl.startsWith('node:internal/buffer')) return 'buffer allocation and copies';
+  if (selfUrl.startsWith('node:fs') || selfUrl.startsWith('node:internal/fs') || /^(read|write|writeBuffers|writeBuffer|writev|open|close|fstat)$/.test(fn)) return 'fs I/O';
+  if (selfUrl.startsWith('node:internal/streams') || selfUrl.startsWith('node:stream')) return 'stream plumbing';
+  if (/node:internal\/(async_hooks|process\/task_queues|process\/promises)/.test(selfUrl)) return 'promise and async plumbing';
+  if (/undici|node:net|node:http|node:internal\/(net|http)/.test(selfUrl)) return 'network (HTTP client)';
+  return 'other (event loop, native)';
+}
+
+/** The stage a sample belongs to, from its own frame and its context (nearest src/ area or the loader). */
 export function stageOf(area: string | undefined, selfUrl: string, fn: string): string {
   if (/crypto\/hash|node:crypto/.test(selfUrl) || (/^(update|digest)$/.test(fn) && selfUrl === '')) return 'hash (sha256)';
-  if (area === undefined) {
-    if (fn === '(garbage collector)') return 'GC';
-    if (fn === '(idle)') return 'idle';
-    return 'startup, event loop, other';
-  }
+  if (area === LOADING) return 'start-up: module loading and type stripping';
+  if (area === undefined) return stageWithoutSrc(selfUrl, fn);
   if (area.startsWith('source')) return 'read (source)';
   if (area.startsWith('squashfs/compression')) return 'decompress';
   if (area.startsWith('squashfs')) return 'squashfs metadata and walk';
@@ -100,7 +117,8 @@ export function summarizeProfiles(files: Array<{ name: string; profile: CpuProfi
     const nearestSrc = new Map<number, string | undefined>();
     const srcArea = (id: number): string | undefined => {
       if (nearestSrc.has(id)) return nearestSrc.get(id);
-      const own = areaOfUrl(byId.get(id)?.callFrame.url ?? '');
+      const url = byId.get(id)?.callFrame.url ?? '';
+      const own = isLoaderFrame(url) ? LOADING : areaOfUrl(url);
       const p = parent.get(id);
       const found = own ?? (p === undefined ? undefined : srcArea(p));
       nearestSrc.set(id, found);

@@ -7,7 +7,7 @@ export function methodSection(): string[] {
     '## How to run',
     '',
     '```',
-    'npm run bench                       # full: 110k-entry rootfs + 1.1 GiB large files, 4 compressors, 3 reps → docs/benchmarks.md',
+    'npm run bench                       # full: 102k-entry rootfs + 1.06 GiB of large files, 4 compressors, 3 reps → docs/benchmarks.md',
     'npm run bench -- --quick            # 10k entries + 96 MiB, 1 rep → bench/work/quick/benchmarks.md',
     'npm run bench -- --smoke            # tiny, for CI (test/bench/smoke.test.ts) → bench/work/smoke/benchmarks.md',
     'npm run bench -- --only tar,ls      # scenarios: tar, build, s3, ls',

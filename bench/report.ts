@@ -105,6 +105,17 @@ function rssSection(groups: Group[], images: BenchImage[]): string[] {
     });
     if (cells.some((c) => c)) out.push(`| ${id} | ${cells.join(' | ')} |`);
   }
+  // Growth with image size: the same command on the smallest and the largest tar.
+  const tar = images
+    .map((i) => ({ i, m: groups.flatMap((g) => g.measurements).find((x) => x.id === `tar/uai/${i.name}`) }))
+    .map(({ i, m }) => ({ i, rss: m ? peakRss(m) : undefined }))
+    .filter((x): x is { i: BenchImage; rss: number } => x.rss !== undefined)
+    .sort((a, b) => a.i.tarBytes - b.i.tarBytes);
+  const first = tar[0];
+  const last = tar[tar.length - 1];
+  if (first && last && first !== last) {
+    out.push('', `Growth: \`uai-assemble tar\` peaks at ${mib(first.rss)} on ${first.i.name} (${size(first.i.tarBytes)} of tar) and ${mib(last.rss)} on ${last.i.name} (${size(last.i.tarBytes)}): ×${(last.rss / first.rss).toFixed(2)} for ×${(last.i.tarBytes / first.i.tarBytes).toFixed(1)} the data.`);
+  }
   return out;
 }
 

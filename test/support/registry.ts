@@ -12,7 +12,7 @@
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSign, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -28,6 +28,8 @@ export interface StartRegistryOptions {
   relativeUrls?: boolean;
   /** tls-basic only: a self-signed server certificate no CA file vouches for. */
   selfSigned?: boolean;
+  /** tls-basic only: require a client certificate signed by the CA (`http.tls.clientcas`); `clientCertDir` then holds ca.crt + client.cert + client.key. */
+  clientCerts?: boolean;
   /** token only: the token server's reply (default `{ token, expires_in: 300 }`). */
   token?: { field?: 'token' | 'access_token'; expiresIn?: number; pullOnly?: boolean };
 }
@@ -48,6 +50,8 @@ export interface TestRegistry {
   caFile?: string;
   /** A podman-layout cert dir with that CA as `ca.crt` (tls-basic). */
   certDir?: string;
+  /** With `clientCerts`: a cert dir with `ca.crt`, `client.cert` and `client.key`. */
+  clientCertDir?: string;
   /** The one user the registry (or token server) accepts. */
   creds?: { username: string; password: string };
   tokenServer?: TokenServer;
@@ -73,9 +77,10 @@ function yaml(lines: Array<string | false>): string {
   return lines.filter((l): l is string => l !== false).join('\n') + '\n';
 }
 
-function probe(url: string): Promise<number> {
+function probe(url: string, client?: { cert: string; key: string }): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(`${url}/v2/`, { method: 'GET', rejectUnauthorized: false, timeout: 2000 }, (res) => {
+    const tlsOptions = client === undefined ? {} : { cert: readFileSync(client.cert), key: readFileSync(client.key) };
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(`${url}/v2/`, { method: 'GET', rejectUnauthorized: false, timeout: 2000, ...tlsOptions }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -85,11 +90,11 @@ function probe(url: string): Promise<number> {
   });
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+async function waitUntilUp(url: string, child: ChildProcess, stderr: () => string, client?: { cert: string; key: string }): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr()}`);
     try {
-      await probe(url);
+      await probe(url, client);
       return;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
@@ -158,6 +163,15 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
   const issuer = 'uai-test-token-issuer';
 
   if (tls || options.mode === 'token') pki = makePki(join(dir, 'pki'));
+  let clientCertDir: string | undefined;
+  if (tls && options.clientCerts === true) {
+    const client = pki!.issue('client', 'clientAuth');
+    clientCertDir = join(dir, 'client-certs.d');
+    mkdirSync(clientCertDir);
+    copyFileSync(pki!.caFile, join(clientCertDir, 'ca.crt'));
+    copyFileSync(client.cert, join(clientCertDir, 'client.cert'));
+    copyFileSync(client.key, join(clientCertDir, 'client.key'));
+  }
   if (tls) {
     serverCert = options.selfSigned ? makeSelfSigned(join(dir, 'self'), 'self') : { cert: pki!.serverCert, key: pki!.serverKey };
     htpasswd = join(dir, 'htpasswd');
@@ -195,6 +209,8 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
         tls && '  tls:',
         tls && `    certificate: ${serverCert!.cert}`,
         tls && `    key: ${serverCert!.key}`,
+        tls && options.clientCerts === true && '    clientcas:',
+        tls && options.clientCerts === true && `      - ${pki!.caFile}`,
         htpasswd !== undefined && 'auth:',
         htpasswd !== undefined && '  htpasswd:',
         htpasswd !== undefined && '    realm: uai-test-registry',
@@ -212,7 +228,12 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     try {
-      await waitUntilUp(url, child, () => stderr);
+      await waitUntilUp(
+        url,
+        child,
+        () => stderr,
+        clientCertDir === undefined ? undefined : { cert: join(clientCertDir, 'client.cert'), key: join(clientCertDir, 'client.key') },
+      );
     } catch (err) {
       child.kill('SIGKILL');
       if (attempt < 3 && /address already in use/i.test(stderr)) continue;
@@ -224,7 +245,7 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
     const skopeoArgs = tls
       ? options.selfSigned
         ? ['--tls-verify=false']
-        : [`--cert-dir=${pki!.certDir}`]
+        : [`--cert-dir=${clientCertDir ?? pki!.certDir}`]
       : ['--tls-verify=false'];
     if (creds !== undefined) skopeoArgs.push(`--creds=${creds.username}:${creds.password}`);
     return {
@@ -232,6 +253,7 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
       host,
       url,
       ...(tls && !options.selfSigned ? { caFile: pki!.caFile, certDir: pki!.certDir } : {}),
+      ...(clientCertDir === undefined ? {} : { clientCertDir }),
       ...(creds === undefined ? {} : { creds }),
       ...(token === undefined ? {} : { tokenServer: token.info }),
       ...(pki === undefined ? {} : { pki }),

@@ -53,11 +53,9 @@ export async function ping(agent: Dispatcher, host: string, options: PingOptions
         }
         return { base, challenge };
       }
-      // A plain-HTTP server answering a TLS port, or a TLS server answering http, says 400.
-      if (scheme === 'http' && res.status === 400 && /https/i.test(text)) {
-        lastError = httpError(res.status, 'GET', url, text, { what: 'ping' });
-        continue;
-      }
+      // Fell back to http, but the server does speak TLS ("Client sent an HTTP request to
+      // an HTTPS server"): the https failure is the one to report.
+      if (scheme === 'http' && res.status === 400 && /https/i.test(text) && lastError !== undefined) throw lastError;
       throw httpError(res.status, 'GET', url, text, { what: 'ping' });
     } catch (err) {
       lastError = err;

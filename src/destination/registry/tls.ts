@@ -154,14 +154,31 @@ function errorCodes(err: unknown): string[] {
   return codes;
 }
 
-/** The server's certificate was not trusted (or did not match the host). */
-export function isCertificateError(err: unknown): boolean {
-  return errorCodes(err).some((c) => TLS_CERT_CODES.has(c) || c.startsWith('ERR_TLS_CERT'));
+const NOT_TLS_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_UNKNOWN_PROTOCOL', 'ERR_SSL_HTTP_REQUEST']);
+const NOT_TLS_MESSAGE = /wrong version number|packet length too long|unknown protocol/i;
+
+function messages(err: unknown): string {
+  const out: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
+    out.push(cur.message);
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return out.join(' ');
 }
 
 /** The server does not speak TLS at all (a plain-HTTP registry reached over https). */
 export function isTlsProtocolError(err: unknown): boolean {
-  if (errorCodes(err).some((c) => c === 'EPROTO' || c.startsWith('ERR_SSL_'))) return true;
-  const message = err instanceof Error ? err.message : '';
-  return /wrong version number|packet length too long|unknown protocol/i.test(message);
+  const codes = errorCodes(err);
+  if (codes.some((c) => NOT_TLS_CODES.has(c))) return true;
+  return codes.some((c) => c === 'EPROTO' || c.startsWith('ERR_SSL_')) && NOT_TLS_MESSAGE.test(messages(err));
+}
+
+/**
+ * A TLS failure other than "not a TLS server": an untrusted or mismatched certificate,
+ * a handshake alert (e.g. the server wants a client certificate), a protocol mismatch.
+ */
+export function isCertificateError(err: unknown): boolean {
+  if (isTlsProtocolError(err)) return false;
+  return errorCodes(err).some((c) => TLS_CERT_CODES.has(c) || c.startsWith('ERR_TLS_') || c.startsWith('ERR_SSL_') || c === 'EPROTO');
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, RegistryError } from '../../../src/destination/registry/index.ts';
-import { startRegistry, type TestRegistry } from '../../support/registry.ts';
+import { skopeo, startRegistry, type TestRegistry } from '../../support/registry.ts';
 import { blobOf, collect, randomBlob, sha256 } from './helpers.ts';
 
 function secretsIn(err: unknown, secret: string): string[] {
@@ -75,6 +75,27 @@ describe('TLS + htpasswd registry', () => {
     const bytes = randomBlob(2048);
     await client.pushBlob('uai/noverify', blobOf(bytes));
     expect(await collect(client.getBlob('uai/noverify', sha256(bytes)))).toEqual(bytes);
+    await client.close();
+  });
+});
+
+describe('registry that requires a client certificate', () => {
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    reg = await startRegistry({ mode: 'tls-basic', clientCerts: true });
+  });
+  afterAll(async () => reg?.stop());
+
+  it('presents the *.cert/*.key pair from certDir; without it the handshake fails with UAI_REGISTRY_TLS', async () => {
+    const bare = new RegistryClient(reg.host, { caFile: reg.caFile!, creds: reg.creds!, retryDelayMs: 1 });
+    const err = await bare.checkAccess('uai/mtls', ['pull']).catch((e: unknown) => e);
+    expect((err as RegistryError).code).toBe('UAI_REGISTRY_TLS');
+    await bare.close();
+    const client = new RegistryClient(reg.host, { certDir: reg.clientCertDir!, creds: reg.creds!, retryDelayMs: 1 });
+    const bytes = randomBlob(1234);
+    expect((await client.pushBlob('uai/mtls', blobOf(bytes))).digest).toBe(sha256(bytes));
+    const info = JSON.parse(await skopeo(['inspect', '--raw', ...reg.skopeoArgs, `docker://${reg.host}/uai/mtls:none`]).catch((e: Error) => JSON.stringify({ error: e.message }))) as { error?: string };
+    expect(info.error).toMatch(/manifest unknown|not found/i);
     await client.close();
   });
 });

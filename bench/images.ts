@@ -83,7 +83,8 @@ function listedEntries(image: string): number {
 
 /**
  * Builds (or reuses) the images of `scale` for the given trees and compressors, logging
- * what it does. mksquashfs runs under `nice -n 5` so building disturbs neighbours less.
+ * what it does. mksquashfs runs under `nice -n 5` (UAI_BENCH_NICE) so building disturbs
+ * neighbours less.
  */
 export async function prepareImages(
   workDir: string,
@@ -122,7 +123,7 @@ export async function prepareImages(
       if (!existsSync(path) || record.images[compressor] !== statSync(path).size) {
         log(`mksquashfs ${tree} -comp ${compressor}`);
         const started = Date.now();
-        await run('nice', ['-n', '5', 'mksquashfs', treeDir, path, '-comp', compressor, '-noappend', '-no-progress', '-quiet']);
+        await run('nice', ['-n', process.env.UAI_BENCH_NICE ?? '5', 'mksquashfs', treeDir, path, '-comp', compressor, '-noappend', '-no-progress', '-quiet']);
         record.images[compressor] = statSync(path).size;
         log(`  ${(statSync(path).size / MiB).toFixed(1)} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       }

@@ -27,6 +27,8 @@ export interface BenchOptions {
   installPodman: boolean;
   /** Only build (or check) the images, then stop. */
   imagesOnly: boolean;
+  /** Re-render the report from a results JSON of an earlier run instead of measuring. */
+  reportFrom?: string;
 }
 
 export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|build|s3|ls[,…]] [--reps N]
@@ -40,6 +42,7 @@ export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|b
   --only     run only these scenarios (repeatable or comma-separated)
   --reps N   repetitions of every variant (slow baselines included)
   --images-only  build (or check) the benchmark images of the scale, then stop
+  --report-from FILE.json  re-render the report (targets included) from an earlier run's JSON
 `;
 
 export class BenchUsageError extends Error {}
@@ -53,6 +56,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let json: string | undefined;
   let profile = true;
   let imagesOnly = false;
+  let reportFrom: string | undefined;
   const args = [...argv];
   const value = (flag: string): string => {
     const v = args.shift();
@@ -97,6 +101,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--images-only':
         imagesOnly = true;
         break;
+      case '--report-from':
+        reportFrom = resolve(get());
+        break;
       default:
         throw new BenchUsageError(`unknown option '${arg}'`);
     }
@@ -114,5 +121,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     profile,
     installPodman: scale !== 'smoke',
     imagesOnly,
+    ...(reportFrom === undefined ? {} : { reportFrom }),
   };
 }

@@ -16,6 +16,7 @@ import { profileCli } from './profile.ts';
 import { writeResults, type Results } from './report.ts';
 import { evaluateTargets } from './targets.ts';
 import { probeCli, uaiArgv } from './uai-cli.ts';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
 function whatToBuild(options: BenchOptions): { trees: TreeKind[]; compressors: Compressor[] } {
@@ -39,6 +40,14 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   }
   const started = Date.now();
   const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  if (options.reportFrom) {
+    const earlier = JSON.parse(readFileSync(options.reportFrom, 'utf8')) as Results;
+    earlier.targets = evaluateTargets(earlier.groups, earlier.images, earlier.startup?.median);
+    const json = argv.includes('--json') ? options.json : options.reportFrom;
+    writeResults(earlier, options.out, json);
+    log(`re-rendered ${options.out} from ${options.reportFrom}`);
+    return 0;
+  }
   const machine = describeMachine();
   const cli = probeCli();
   log(`scale ${options.scale}, ${options.reps} reps (${options.slowReps} for slow baselines), scenarios: ${[...options.only].join(', ')}`);
@@ -86,7 +95,7 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   for (const g of groups)
     for (const m of g.measurements) if (m.status !== 'ok') notes.push(`${m.id} (${m.label}): ${m.status === 'unavailable' ? 'not available yet' : 'failed'} — ${m.note ?? ''}`);
   machine.loadEnd = loadavg().map((x) => Math.round(x * 100) / 100);
-  const targets = evaluateTargets(groups, images);
+  const targets = evaluateTargets(groups, images, startup?.median);
   const results: Results = {
     machine,
     options: { ...options, only: [...options.only] },

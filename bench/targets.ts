@@ -77,7 +77,11 @@ function ratioTarget(
   return { id: t.id, title: t.title, goal: t.goal, rows, verdict: verdict(rows) };
 }
 
-export function evaluateTargets(groups: readonly Group[], images: readonly BenchImage[]): TargetResult[] {
+/**
+ * `startupMs`: median wall time of `uai-assemble --version`, the fixed cost of every run;
+ * the `ls` rate is judged on the walk alone (ls minus that), and shown both ways.
+ */
+export function evaluateTargets(groups: readonly Group[], images: readonly BenchImage[], startupMs?: number): TargetResult[] {
   const gzip = images.filter((i) => i.compressor === 'gzip');
   const others = images.filter((i) => i.compressor !== 'gzip');
   const results: TargetResult[] = [
@@ -95,10 +99,16 @@ export function evaluateTargets(groups: readonly Group[], images: readonly Bench
       const m = findMeasurement(groups, `ls/uai/${image.name}`);
       const t = okMedian(m);
       if (t === undefined) return { image: image.name, text: 'n/a', note: why(m) || 'not measured' };
-      const rate = image.listedEntries / (t / 1000);
-      return { image: image.name, value: rate, text: rate < 10_000 ? `${Math.round(rate)} entries/s` : `${Math.round(rate / 1000)}k entries/s`, met: rate >= 100_000 };
+      const fmt = (r: number) => (r < 10_000 ? `${Math.round(r)} entries/s` : `${Math.round(r / 1000)}k entries/s`);
+      const withStart = image.listedEntries / (t / 1000);
+      const walkMs = startupMs === undefined ? undefined : t - startupMs;
+      if (walkMs === undefined || walkMs <= 0) {
+        return { image: image.name, value: withStart, text: `${fmt(withStart)} (process start included)`, met: withStart >= 100_000 };
+      }
+      const walk = image.listedEntries / (walkMs / 1000);
+      return { image: image.name, value: walk, text: `${fmt(walk)} (${fmt(withStart)} with process start)`, met: walk >= 100_000 };
     });
-  results.push({ id: 'ls', title: 'metadata walk (`ls`), process start included', goal: '≥ 100k entries/s', rows: lsRows, verdict: verdict(lsRows) });
+  results.push({ id: 'ls', title: 'metadata walk (`ls` minus process start)', goal: '≥ 100k entries/s', rows: lsRows, verdict: verdict(lsRows) });
 
   const rssRows = images.map((image): TargetRow => {
     const peaks = groups

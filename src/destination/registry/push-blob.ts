@@ -34,6 +34,7 @@ export async function pushBlob(
     // Asked with the push scope: one token serves the HEAD and the upload.
     const stat = await statBlob(session, repo, blob.digest, signal, ['pull', 'push']);
     if (stat.exists) {
+      if (options.stream !== undefined) release(options.stream);
       settings.onProgress?.({ digest: blob.digest, bytes: stat.size ?? blob.size ?? 0, ...total(blob) });
       return { digest: blob.digest, size: stat.size ?? blob.size ?? 0, existed: true };
     }
@@ -41,8 +42,9 @@ export async function pushBlob(
   const label = `${blob.label ?? 'blob'}${blob.digest === undefined ? '' : ` ${blob.digest}`}`;
   const ctx: UploadContext = { session, repo, what: label, ...(signal === undefined ? {} : { signal }) };
   let firstStream = options.stream;
-  return withRetries(
+  const attempts = withRetries(
     async (attempt) => {
+      if (attempt > 0 && options.stream !== undefined) release(options.stream);
       const source = attempt === 0 && firstStream !== undefined ? firstStream : blob.open(signal);
       firstStream = undefined;
       return uploadOnce(ctx, blob, source, settings);
@@ -61,6 +63,25 @@ export async function pushBlob(
         }),
     },
   );
+  try {
+    return await attempts;
+  } finally {
+    // Never leave a shared stream (one branch of a tee) waiting for us.
+    if (options.stream !== undefined) release(options.stream);
+  }
+}
+
+/**
+ * Tells a stream we will not read (more of) it: `return()` on its iterator, not awaited
+ * (an iterator busy in `next()` finishes that step first). Harmless on a finished one.
+ */
+function release(stream: AsyncIterable<Uint8Array>): void {
+  try {
+    const done = stream[Symbol.asyncIterator]().return?.();
+    if (done !== undefined) done.catch(() => undefined);
+  } catch {
+    // nothing to release
+  }
 }
 
 /** Errors of the streaming phase: worth a whole new upload with a fresh stream. */

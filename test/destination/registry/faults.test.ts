@@ -59,6 +59,55 @@ describe('faults in front of a plain registry', () => {
     await expectStored('uai/reset', bytes);
   });
 
+  it('lets go of a shared first stream that failed, and retries from blob.open()', async () => {
+    await through();
+    proxy.fault({ method: 'PATCH', action: { type: 'reset', afterBytes: 100_000 } });
+    const bytes = randomBlob(400_000);
+    const blob = blobOf(bytes);
+    let returned = 0;
+    const inner = blobOf(bytes).open()[Symbol.asyncIterator]();
+    const shared: AsyncIterableIterator<Uint8Array> = {
+      next: () => inner.next(),
+      return: async () => {
+        returned++;
+        return inner.return?.() ?? { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    const pushed = await client.pushBlob('uai/shared-retry', blob, { stream: shared });
+    expect(pushed.digest).toBe(sha256(bytes));
+    expect(blob.opens).toBe(1);
+    expect(returned).toBeGreaterThanOrEqual(1);
+    await expectStored('uai/shared-retry', bytes);
+  });
+
+  it('lets go of a shared stream when the blob is already there', async () => {
+    await through();
+    const bytes = randomBlob(1000);
+    await direct.pushBlob('uai/shared-skip', blobOf(bytes));
+    let returned = 0;
+    let pulled = 0;
+    const shared: AsyncIterableIterator<Uint8Array> = {
+      next: async () => {
+        pulled++;
+        return { done: true, value: undefined };
+      },
+      return: async () => {
+        returned++;
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    const pushed = await client.pushBlob('uai/shared-skip', blobOf(bytes, { known: true }), { stream: shared });
+    expect(pushed.existed).toBe(true);
+    expect(pulled).toBe(0);
+    expect(returned).toBe(1);
+  });
+
   it('retries a 500 on POST, a 503 on PATCH and a 502 on PUT', async () => {
     await through();
     proxy.fault({ method: 'POST', action: { type: 'respond', status: 500, body: errorBody('UNKNOWN') } });

@@ -27,6 +27,8 @@ export interface BenchOptions {
   installPodman: boolean;
   /** Only build (or check) the images, then stop. */
   imagesOnly: boolean;
+  /** Only these images (e.g. `rootfs-gzip`), to fit a run into a time budget. */
+  images?: Set<string>;
   /** Re-render the report from a results JSON of an earlier run instead of measuring. */
   reportFrom?: string;
 }
@@ -42,6 +44,8 @@ export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|b
   --only     run only these scenarios (repeatable or comma-separated)
   --reps N   repetitions of every variant (slow baselines included)
   --images-only  build (or check) the benchmark images of the scale, then stop
+  --images A,B   only these images, e.g. rootfs-gzip,large-gzip,rootfs-xz (trees: rootfs, large;
+                 compressors: gzip, xz, zstd, lz4)
   --report-from FILE.json  re-render the report (targets included) from an earlier run's JSON
 `;
 
@@ -57,6 +61,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let profile = true;
   let imagesOnly = false;
   let reportFrom: string | undefined;
+  let images: Set<string> | undefined;
   const args = [...argv];
   const value = (flag: string): string => {
     const v = args.shift();
@@ -101,6 +106,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--images-only':
         imagesOnly = true;
         break;
+      case '--images':
+        images = new Set(get().split(','));
+        for (const name of images) {
+          if (!/^(rootfs|large)-(gzip|xz|zstd|lz4)$/.test(name)) throw new BenchUsageError(`--images: unknown image '${name}' (e.g. rootfs-gzip, large-xz)`);
+        }
+        break;
       case '--report-from':
         reportFrom = resolve(get());
         break;
@@ -122,5 +133,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     installPodman: scale !== 'smoke',
     imagesOnly,
     ...(reportFrom === undefined ? {} : { reportFrom }),
+    ...(images === undefined ? {} : { images }),
   };
 }

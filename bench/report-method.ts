@@ -13,6 +13,7 @@ export function methodSection(): string[] {
     'npm run bench -- --only tar,ls      # scenarios: tar, build, s3, ls',
     'npm run bench -- --reps 5           # repetitions of every variant (default 3, slow baselines 2)',
     'npm run bench -- --images-only      # just build (or check) the benchmark images',
+    'npm run bench -- --images rootfs-gzip,large-gzip   # only these images (fit a time budget)',
     '```',
     '',
     'Other options: `--work DIR` (default bench/work, gitignored), `--out FILE.md`, `--json FILE.json` (every sample), `--no-profile`.',

@@ -21,8 +21,14 @@ import { loadavg } from 'node:os';
 
 function whatToBuild(options: BenchOptions): { trees: TreeKind[]; compressors: Compressor[] } {
   const all = options.only.has('tar') || options.only.has('ls');
-  const trees: TreeKind[] = options.only.has('tar') || options.only.has('build') || options.only.has('s3') ? ['rootfs', 'large'] : ['rootfs'];
-  return { trees, compressors: all ? [...COMPRESSORS] : ['gzip'] };
+  let trees: TreeKind[] = options.only.has('tar') || options.only.has('build') || options.only.has('s3') ? ['rootfs', 'large'] : ['rootfs'];
+  let compressors: Compressor[] = all ? [...COMPRESSORS] : ['gzip'];
+  if (options.images) {
+    const names = [...options.images];
+    trees = trees.filter((t) => names.some((n) => n.startsWith(`${t}-`)));
+    compressors = compressors.filter((c) => names.some((n) => n.endsWith(`-${c}`)));
+  }
+  return { trees, compressors };
 }
 
 export async function runBench(argv: readonly string[], signal?: AbortSignal): Promise<number> {
@@ -54,7 +60,8 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   log(`uai-assemble commands available: ${[...cli.commands].join(', ') || 'none'}`);
 
   const wanted = whatToBuild(options);
-  const images = await prepareImages(options.workDir, options.scale, wanted, log);
+  const prepared = await prepareImages(options.workDir, options.scale, wanted, log);
+  const images = options.images ? prepared.filter((i) => options.images!.has(i.name)) : prepared;
   if (options.imagesOnly) {
     for (const i of images) log(`${i.name}: ${i.path} (${(i.imageBytes / 2 ** 20).toFixed(1)} MiB, ${i.listedEntries} entries)`);
     return 0;

@@ -23,6 +23,8 @@ export type FaultAction =
   | { type: 'forward-then-respond'; status: number; headers?: Record<string, string>; body?: string }
   /** Forward, and rewrite an absolute Location in the answer to a relative one (query kept). */
   | { type: 'relative-location' }
+  /** Forward, and answer with the Location passed through before this one (a stale upload state). */
+  | { type: 'stale-location' }
   /** Forward, and add these headers to the answer. */
   | { type: 'add-headers'; headers: Record<string, string> }
   /** Answer with a redirect to `to(path)` (e.g. another server) without forwarding. */
@@ -71,6 +73,7 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
   const rules: LiveRule[] = [];
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
+  const locations: string[] = [];
 
   const pick = (req: IncomingMessage): FaultAction | undefined => {
     for (const live of rules) {
@@ -126,6 +129,7 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
     if (action !== undefined) record.fault = action.type;
     const passThrough = (upRes: IncomingMessage, rewrite?: (h: IncomingMessage['headers']) => void): void => {
       const headers = { ...upRes.headers };
+      if (typeof headers.location === 'string') locations.push(headers.location);
       rewrite?.(headers);
       record.status = upRes.statusCode ?? 502;
       res.writeHead(record.status, headers);
@@ -164,6 +168,14 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
             res.end(action.body ?? '');
           });
         });
+        return;
+      case 'stale-location':
+        forward(req, res, record, (upRes) =>
+          passThrough(upRes, (headers) => {
+            const previous = locations.at(-2);
+            if (previous !== undefined) headers.location = previous;
+          }),
+        );
         return;
       case 'add-headers':
         forward(req, res, record, (upRes) => passThrough(upRes, (headers) => Object.assign(headers, action.headers)));

@@ -54,7 +54,7 @@ export async function pushBlob(
       ...(signal === undefined ? {} : { signal }),
       // POST, PUT and HEAD were already retried request by request; only a failed
       // stream (which cannot be replayed) restarts the upload from a fresh open().
-      shouldRetry: (err) => restartable.has(err as object) && isRetryable(err),
+      shouldRetry: (err) => restartable.has(err as object),
       onRetry: (err, attempt, delayMs) =>
         settings.onWarning?.({
           code: 'UAI_REGISTRY_RETRY',
@@ -104,7 +104,10 @@ async function uploadOnce(ctx: UploadContext, blob: BlobUpload, source: AsyncIte
         ? await patchChunks(ctx, location, hashing, settings.chunkSize)
         : await patchStream(ctx, location, hashing, blob.size);
   } catch (err) {
-    if (isRetryable(err) && typeof err === 'object' && err !== null) restartable.add(err);
+    // A network error or 5xx mid-stream, or an upload session the registry no longer
+    // knows (a stale or expired Location: 404 BLOB_UPLOAD_UNKNOWN/INVALID): start over.
+    const lostSession = err instanceof RegistryError && (err.hasRegistryCode('BLOB_UPLOAD_UNKNOWN') || err.hasRegistryCode('BLOB_UPLOAD_INVALID'));
+    if ((isRetryable(err) || lostSession) && typeof err === 'object' && err !== null) restartable.add(err);
     else await cancelUpload(ctx, location);
     throw err;
   }

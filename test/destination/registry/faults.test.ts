@@ -155,6 +155,20 @@ describe('faults in front of a plain registry', () => {
     await expectStored('uai/relative', bytes);
   });
 
+  it('starts over when a stale Location makes the registry forget the upload (chunked)', async () => {
+    await through({ chunkSize: 50_000 });
+    // The second PATCH answer carries the first one's Location: its _state is outdated,
+    // and the real registry rejects the third chunk with 404 BLOB_UPLOAD_INVALID.
+    proxy.fault({ method: 'PATCH', skip: 1, action: { type: 'stale-location' } });
+    const bytes = randomBlob(180_000);
+    const blob = blobOf(bytes);
+    const pushed = await client.pushBlob('uai/stale', blob);
+    expect(pushed.digest).toBe(sha256(bytes));
+    expect(blob.opens).toBe(2);
+    expect(proxy.requests.filter((r) => r.method === 'PATCH' && r.status === 404)).toHaveLength(1);
+    await expectStored('uai/stale', bytes);
+  });
+
   it('accepts a blob the registry stored although the commit answered 400 BLOB_UPLOAD_INVALID', async () => {
     await through();
     proxy.fault({

@@ -230,6 +230,16 @@ sys.stdout.buffer.write(b'\\xfd7zXZ\\0\\0\\x01'+crc(b'\\0\\x01')+blk+idx+crc(bs)
     expect(process.memoryUsage().rss - before).toBeLessThan(16 << 20);
   });
 
+  it('xz: a second, concatenated stream is refused (it would escape the chunk walk)', async () => {
+    const { xz } = await import('@napi-rs/lzma');
+    const first = Buffer.from(xz.compressSync(Buffer.from('small and honest')));
+    const second = Buffer.from(xz.compressSync(big));
+    const dec = createDecompressor(4);
+    expect(Buffer.from(dec.decompressSync(first, 8192)).toString()).toBe('small and honest');
+    expect(() => dec.decompressSync(Buffer.concat([first, second]), 8192)).toThrow(expect.objectContaining({ code: 'UAI_SQFS_DECOMPRESS' }));
+    expect(() => dec.decompressSync(Buffer.concat([first, Buffer.alloc(4)]), 8192)).toThrow(expect.objectContaining({ code: 'UAI_SQFS_DECOMPRESS' }));
+  });
+
   it('lzma: the header size bounds the output; a lying or missing size is refused', async () => {
     const { lzma } = await import('@napi-rs/lzma');
     const packed = Buffer.from(lzma.compressSync(big));

@@ -105,8 +105,9 @@ function lzma2Chunks(b: Uint8Array, at: number, limit: number): [number, number]
 }
 
 /**
- * Checks the stream's frame and sums its chunk sizes; throws `UAI_SQFS_DECOMPRESS` if the
- * structure is broken or the output would exceed `limit`. The decoder still verifies the
+ * Checks the stream's frame (exactly one stream, filling the input) and sums its chunk
+ * sizes; throws `UAI_SQFS_DECOMPRESS` if the structure is broken or the output would exceed
+ * `limit`. The decoder still verifies the
  * contents (CRCs, index); this only guarantees it cannot be asked for more than `limit`.
  */
 export function xzShape(b: Uint8Array, limit: number): XzShape {
@@ -125,7 +126,14 @@ export function xzShape(b: Uint8Array, limit: number): XzShape {
     blocks++;
     pos = after + ((4 - ((after - header.dataStart) % 4)) % 4) + checkSize;
   }
-  if (pos + 12 > b.length) fail('the .xz index or footer is missing (truncated block?)');
   if (blocks === 0) fail('the .xz stream has no block');
+  // The footer ends the input and its backward size must lead exactly to where the blocks
+  // ended: so there is one stream, and no block the walk did not see (a second, concatenated
+  // stream would otherwise be decoded without a bound).
+  const footer = b.length - 12;
+  if (footer < pos || b[footer + 10] !== 0x59 || b[footer + 11] !== 0x5a) fail('the .xz footer is missing (truncated or concatenated stream?)');
+  if ((crc32(b.subarray(footer + 4, footer + 10)) >>> 0) !== u32le(b, footer) || b[footer + 8] !== b[6] || b[footer + 9] !== b[7]) fail('bad .xz stream footer');
+  const indexStart = footer - (u32le(b, footer + 4) + 1) * 4;
+  if (indexStart !== pos) fail(`the .xz index starts at byte ${indexStart}, the blocks end at ${pos}`);
   return { uncompressedSize: total, filters, blocks };
 }

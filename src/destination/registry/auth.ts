@@ -5,14 +5,13 @@
  * `expires_in` defaulting to 60 s). The Authorization header goes only to the registry
  * host and, for the token request, to the realm host.
  */
+import type { Dispatcher } from 'undici';
 import type { WarningHandler } from '../../errors.ts';
-import type { Challenge } from './challenge.ts';
-import { pickChallenge, parseChallenges } from './challenge.ts';
+import { pickChallenge, parseChallenges, type Challenge } from './challenge.ts';
 import { findCredentials, type Credentials } from './credentials.ts';
 import { RegistryError, httpError, redactUrl } from './errors.ts';
-import { header, readBytes, readText, send, type HttpResponse } from './http.ts';
+import { readBytes, readText, send, type HttpResponse } from './http.ts';
 import { withRetries, type RetryPolicy } from './retry.ts';
-import type { Dispatcher } from 'undici';
 
 export type Action = 'pull' | 'push';
 
@@ -235,9 +234,4 @@ export class Authenticator {
 
 export function basicHeader(creds: Credentials): string {
   return `Basic ${Buffer.from(`${creds.username}:${creds.password}`, 'utf8').toString('base64')}`;
-}
-
-/** The `WWW-Authenticate` challenge of a response, if it has one we can answer. */
-export function challengeOf(res: HttpResponse): Challenge | undefined {
-  return pickChallenge(parseChallenges(res.headers['www-authenticate'] ?? header(res, 'www-authenticate')));
 }

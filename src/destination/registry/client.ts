@@ -7,14 +7,13 @@ import type { BlobUpload, FetchedManifest, PushedBlob, RegistryClientApi, Regist
 import { getBlob } from './blob-get.ts';
 import { statBlob } from './blob-exists.ts';
 import { RegistryError } from './errors.ts';
-import { createAgent } from './http.ts';
+import { createAgent, discard } from './http.ts';
 import { getManifest, putManifest } from './manifest.ts';
 import { pushBlob } from './push-blob.ts';
 import { checkRepo } from './reference.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 import { Session } from './session.ts';
 import { tlsSettings } from './tls.ts';
-import { discard } from './http.ts';
 
 /** `host[:port]`, optionally with `http://` or `https://` in front (forces the scheme). */
 export function parseHost(input: string): { host: string; scheme?: 'http' | 'https' } {

@@ -7,10 +7,9 @@
 import type { Dispatcher } from 'undici';
 import { Authenticator, type Action, type AuthOptions } from './auth.ts';
 import { RegistryError, httpError } from './errors.ts';
-import { readText, send, type HttpResponse, type RequestBody } from './http.ts';
+import { header, readText, send, type HttpResponse, type RequestBody } from './http.ts';
 import { ping } from './ping.ts';
 import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.ts';
-import { header } from './http.ts';
 
 export interface SessionRequest {
   method: string;

@@ -97,11 +97,13 @@ async function uploadOnce(ctx: UploadContext, blob: BlobUpload, source: AsyncIte
     source,
     progress === undefined ? undefined : (bytes) => progress({ ...(blob.digest === undefined ? {} : { digest: blob.digest }), bytes, ...total(blob) }),
   );
-  let location = await startUpload(ctx);
+  const started = await startUpload(ctx);
+  let location = started.location;
   try {
     location =
       settings.chunkSize !== undefined && settings.chunkSize > 0
-        ? await patchChunks(ctx, location, hashing, settings.chunkSize)
+        ? // The registry's OCI-Chunk-Min-Length wins over a smaller chunk size.
+          await patchChunks(ctx, location, hashing, Math.max(settings.chunkSize, started.minChunk ?? 0))
         : await patchStream(ctx, location, hashing, blob.size);
   } catch (err) {
     // A network error or 5xx mid-stream, or an upload session the registry no longer

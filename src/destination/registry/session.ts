@@ -56,25 +56,30 @@ export class Session {
     return this.#options.host;
   }
 
-  /** The registry's base URL (after one ping; a failed ping is tried again next time). */
+  /**
+   * The registry's base URL (after one ping; a failed ping is tried again next time).
+   * The ping is shared by concurrent callers, so it runs without any one caller's
+   * signal; each caller stops waiting when its own signal fires.
+   */
   base(signal?: AbortSignal): Promise<URL> {
     if (this.#base === undefined) {
-      this.#base = withRetries(
+      const pinging = withRetries(
         () =>
           ping(this.agent, this.#options.host, {
             allowPlainHttp: this.#options.allowPlainHttp,
             ...(this.#options.scheme === undefined ? {} : { scheme: this.#options.scheme }),
-            ...(signal === undefined ? {} : { signal }),
           }),
         this.retry,
-        signal === undefined ? {} : { signal },
       ).then((result) => {
         this.auth.setChallenge(result.challenge);
         return result.base;
       });
-      this.#base.catch(() => (this.#base = undefined));
+      this.#base = pinging;
+      pinging.catch(() => {
+        if (this.#base === pinging) this.#base = undefined;
+      });
     }
-    return this.#base;
+    return untilAborted(this.#base, signal);
   }
 
   async resolve(url: URL | string, signal?: AbortSignal): Promise<URL> {
@@ -145,4 +150,24 @@ export class Session {
       });
     }
   }
+}
+
+/** `promise`, or the signal's reason as soon as it fires. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }

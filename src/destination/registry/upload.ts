@@ -52,8 +52,8 @@ function opts(ctx: UploadContext): { repo: string; actions: ['pull', 'push']; si
   return { repo: ctx.repo, actions: ['pull', 'push'], ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) };
 }
 
-/** POST /v2/<repo>/blobs/uploads/ → the first upload Location. */
-export async function startUpload(ctx: UploadContext): Promise<URL> {
+/** POST /v2/<repo>/blobs/uploads/ → the first upload Location (and `OCI-Chunk-Min-Length`, if sent). */
+export async function startUpload(ctx: UploadContext): Promise<{ location: URL; minChunk?: number }> {
   const res = await ctx.session.request({
     method: 'POST',
     url: `/v2/${ctx.repo}/blobs/uploads/`,
@@ -64,7 +64,8 @@ export async function startUpload(ctx: UploadContext): Promise<URL> {
     ...opts(ctx),
   });
   await discard(res);
-  return nextLocation(res);
+  const min = Number(header(res, 'oci-chunk-min-length'));
+  return Number.isSafeInteger(min) && min > 0 ? { location: nextLocation(res), minChunk: min } : { location: nextLocation(res) };
 }
 
 /** One PATCH carrying the whole stream (no Content-Range; Content-Length only when known). */

@@ -221,6 +221,16 @@ describe('faults in front of a plain registry', () => {
     }
   });
 
+  it("raises the chunk size to the registry's OCI-Chunk-Min-Length", async () => {
+    await through({ chunkSize: 10_000 });
+    proxy.fault({ method: 'POST', path: UPLOADS, action: { type: 'add-headers', headers: { 'oci-chunk-min-length': '40000' } } });
+    const bytes = randomBlob(100_000);
+    expect((await client.pushBlob('uai/minchunk', blobOf(bytes))).digest).toBe(sha256(bytes));
+    const ranges = proxy.requests.filter((r) => r.method === 'PATCH').map((r) => r.headers['content-range']);
+    expect(ranges).toEqual(['0-39999', '40000-79999', '80000-99999']);
+    await expectStored('uai/minchunk', bytes);
+  });
+
   it('passes Warning: 299 headers to onWarning once', async () => {
     await through();
     proxy.fault({ method: 'GET', path: /^\/v2\/$/, times: 5, action: { type: 'add-headers', headers: { warning: '299 - "this registry is deprecated"' } } });

@@ -16,6 +16,8 @@ export const UNCOMPRESSED_BIT = 0x0100_0000;
 export class DataReader {
   readonly #ctx: ImageContext;
   readonly #fragments = new Map<number, Promise<Uint8Array>>();
+  /** The cached fragment blocks whose promise has settled (same keys as `#fragments`). */
+  readonly #ready = new Map<number, Uint8Array>();
   readonly #zeros: Uint8Array;
 
   constructor(ctx: ImageContext) {
@@ -70,13 +72,32 @@ export class DataReader {
     const promise = this.#ctx.source
       .read(entry.start, entry.diskSize, { signal })
       .then((raw) => this.decodeBlock(raw, entry.uncompressed ? UNCOMPRESSED_BIT | entry.diskSize : entry.diskSize, entry.uncompressed ? entry.diskSize : -1, entry.start, 'fragment block'));
-    promise.catch(() => this.#fragments.delete(index));
+    promise.then(
+      (block) => {
+        if (this.#fragments.get(index) === promise) this.#ready.set(index, block);
+      },
+      () => {
+        if (this.#fragments.get(index) === promise) this.#fragments.delete(index);
+      },
+    );
     this.#fragments.set(index, promise);
     while (this.#fragments.size > this.#ctx.limits.fragmentCacheBlocks) {
       const oldest = this.#fragments.keys().next().value as number;
       this.#fragments.delete(oldest);
+      this.#ready.delete(oldest);
     }
     return promise;
+  }
+
+  /**
+   * The tail of a file when its fragment block is already decompressed and in range,
+   * else undefined (then `fragmentTail` gives the bytes or the error). Saves a promise
+   * per small file on the hot path.
+   */
+  fragmentTailNow(layout: FileLayout, length: number): Uint8Array | undefined {
+    const block = this.#ready.get(layout.fragment);
+    if (!block || layout.fragmentOffset + length > block.length) return undefined;
+    return block.subarray(layout.fragmentOffset, layout.fragmentOffset + length);
   }
 
   /** The tail of a file that ends in a fragment (`length` = size % block size). */

@@ -27,7 +27,9 @@ export interface WalkItem {
 
 interface Piece {
   length: number;
-  promise: Promise<Uint8Array>;
+  /** The bytes when they were at hand while planning (no promise needed). */
+  value: Uint8Array | undefined;
+  promise: Promise<Uint8Array> | undefined;
 }
 
 interface BlockRequest {
@@ -58,7 +60,7 @@ class Item {
   }
 }
 
-const MAX_ITEMS_AHEAD = 8192;
+const MAX_ITEMS_AHEAD = 1024;
 const MAX_BATCH = 4 * 1024 * 1024;
 const noop = (): void => {};
 
@@ -127,7 +129,7 @@ export class ReadAhead {
         item.taken++;
         let chunk: Uint8Array;
         try {
-          chunk = await piece.promise;
+          chunk = piece.value ?? (await piece.promise!);
         } finally {
           this.#used -= piece.length;
         }
@@ -182,7 +184,7 @@ export class ReadAhead {
           const disk = word & 0x00ff_ffff;
           const expected = i === plan.blockCount - 1 ? plan.lastLength : blockSize;
           if (disk === 0) {
-            piece = { length: expected, promise: Promise.resolve(this.#data.zeros(expected)) };
+            piece = { length: expected, value: this.#data.zeros(expected), promise: undefined };
           } else {
             let resolve!: (chunk: Uint8Array) => void;
             let reject!: (err: unknown) => void;
@@ -192,17 +194,18 @@ export class ReadAhead {
             });
             requests.push({ offset: item.diskPos, word, expected, resolve, reject });
             item.diskPos += disk;
-            piece = { length: expected, promise };
+            piece = { length: expected, value: undefined, promise };
           }
         } else if (plan.tailLength > 0 && !item.tailPlanned) {
           item.tailPlanned = true;
-          piece = { length: plan.tailLength, promise: this.#data.fragmentTail(layout, plan.tailLength, signal) };
+          const value = this.#data.fragmentTailNow(layout, plan.tailLength);
+          piece = { length: plan.tailLength, value, promise: value ? undefined : this.#data.fragmentTail(layout, plan.tailLength, signal) };
         } else {
           item.fullyPlanned = true;
           this.#planIdx++;
           continue;
         }
-        piece.promise.catch(noop);
+        piece.promise?.catch(noop);
         item.pieces.push(piece);
         this.#used += piece.length;
       }

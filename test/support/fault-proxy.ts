@@ -25,6 +25,8 @@ export type FaultAction =
   | { type: 'relative-location' }
   /** Forward, and answer with the Location passed through before this one (a stale upload state). */
   | { type: 'stale-location' }
+  /** Forward, and replace the answer's Location with `map(location)`. */
+  | { type: 'rewrite-location'; map: (location: string) => string }
   /** Forward, and add these headers to the answer. */
   | { type: 'add-headers'; headers: Record<string, string> }
   /** Answer with a redirect to `to(path)` (e.g. another server) without forwarding. */
@@ -174,6 +176,13 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
           passThrough(upRes, (headers) => {
             const previous = locations.at(-2);
             if (previous !== undefined) headers.location = previous;
+          }),
+        );
+        return;
+      case 'rewrite-location':
+        forward(req, res, record, (upRes) =>
+          passThrough(upRes, (headers) => {
+            if (typeof headers.location === 'string') headers.location = action.map(headers.location);
           }),
         );
         return;

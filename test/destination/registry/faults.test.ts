@@ -242,6 +242,40 @@ describe('faults in front of a plain registry', () => {
     expect(said.map((w) => w.message)).toEqual([`registry ${proxy.host} says: this registry is deprecated`]);
   });
 
+  it('puts on the wire what the spec and Nexus ask for, and keeps no cookies', async () => {
+    await through();
+    proxy.fault({ method: 'GET', path: /^\/v2\/$/, action: { type: 'add-headers', headers: { 'set-cookie': 'csrf=abc; Path=/' } } });
+    const { manifest } = await pushImage(client, 'uai/wire', 'v1', randomBlob(70_000));
+    const patch = proxy.requests.find((r) => r.method === 'PATCH')!;
+    expect(patch.headers['content-type']).toBe('application/octet-stream');
+    expect(patch.headers['content-length']).toBeUndefined();
+    expect(patch.headers['content-range']).toBeUndefined();
+    expect(patch.headers['transfer-encoding']).toBe('chunked');
+    const configPatch = proxy.requests.filter((r) => r.method === 'PATCH')[1]!;
+    expect(Number(configPatch.headers['content-length'])).toBeGreaterThan(0);
+    const put = proxy.requests.find((r) => r.method === 'PUT' && r.path.includes('/manifests/'))!;
+    expect(put.headers['content-type']).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(Number(put.headers['content-length'])).toBe(manifest.length);
+    expect(proxy.requests.every((r) => r.headers.cookie === undefined && r.headers.expect === undefined)).toBe(true);
+  });
+
+  it('passes an error of the blob stream itself through unchanged, without retrying', async () => {
+    await through();
+    const boom = Object.assign(new Error('the SquashFS is corrupt at offset 4096'), { code: 'UAI_SQFS_CORRUPTED' });
+    let opens = 0;
+    const blob = {
+      open: () => {
+        opens++;
+        return (async function* () {
+          yield randomBlob(70_000);
+          throw boom;
+        })();
+      },
+    };
+    await expect(client.pushBlob('uai/source-error', blob)).rejects.toBe(boom);
+    expect(opens).toBe(1);
+  });
+
   it('stops at once when the signal is aborted', async () => {
     await through();
     const controller = new AbortController();
@@ -331,6 +365,24 @@ describe('faults in front of a token registry', () => {
     expect(await collect(client.getBlob('uai/nexus400', sha256(bytes)))).toEqual(bytes);
     expect(reg.tokenServer!.requests.length).toBe(tokensBefore + 1);
     await client.close();
+  });
+
+  it('sends no Authorization to an upload Location on another host', async () => {
+    const other = await startFaultProxy(reg.url);
+    const client = new RegistryClient(proxy.host, { creds: reg.creds!, retries: 1, retryDelayMs: 5 });
+    try {
+      // The POST answers send the upload to the other proxy (another host:port).
+      proxy.fault({ method: 'POST', path: UPLOADS, times: 2, action: { type: 'rewrite-location', map: (loc) => loc.replace(proxy.host, other.host) } });
+      const err = await client.pushBlob('uai/cross', blobOf(randomBlob(1000))).catch((e: unknown) => e);
+      expect((err as RegistryError).code).toBe('UAI_REGISTRY_UNAUTHORIZED');
+      const atOther = other.requests.filter((r) => r.method === 'PATCH');
+      expect(atOther.length).toBeGreaterThan(0);
+      expect(atOther.every((r) => r.headers.authorization === undefined)).toBe(true);
+      expect(proxy.requests.filter((r) => r.method === 'POST').every((r) => r.headers.authorization?.startsWith('Bearer '))).toBe(true);
+    } finally {
+      await client.close();
+      await other.stop();
+    }
   });
 
   it('follows a blob redirect to another host without the Authorization header, and checks the digest', async () => {

@@ -83,6 +83,7 @@ export class SquashfsImage {
     const ids = await IdTable.load(source, sb, decompressor, { lower: sb.directoryTableStart, signal });
     const xattrs = await XattrReader.load(source, sb, decompressor, {
       lower: sb.idTableStart + Math.ceil((sb.idCount * 4) / 8192) * 8,
+      maxBytes: limits.maxMetadataBytes,
       signal,
       onWarning,
     });
@@ -94,8 +95,8 @@ export class SquashfsImage {
     if (directoryEnd <= sb.directoryTableStart) {
       throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', 'superblock', 72, `directory table start ${sb.directoryTableStart} is not below the next table (${directoryEnd})`);
     }
-    const inodes = await MetadataTable.load(source, decompressor, { name: 'inode table', start: sb.inodeTableStart, end: sb.directoryTableStart, signal });
-    const directories = await MetadataTable.load(source, decompressor, { name: 'directory table', start: sb.directoryTableStart, end: directoryEnd, signal });
+    const inodes = await MetadataTable.load(source, decompressor, { name: 'inode table', start: sb.inodeTableStart, end: sb.directoryTableStart, maxBytes: limits.maxMetadataBytes, signal });
+    const directories = await MetadataTable.load(source, decompressor, { name: 'directory table', start: sb.directoryTableStart, end: directoryEnd, maxBytes: limits.maxMetadataBytes, signal });
     const ctx: ImageContext = { source, superblock: sb, decompressor, inodes, directories, ids, fragments, xattrs, limits, onWarning };
     return new SquashfsImage(ctx, compressorOptions);
   }

@@ -19,6 +19,11 @@ export interface Limits {
   maxLinkFollows: number;
   /** Decompressed fragment blocks kept in the LRU cache (default 8). */
   fragmentCacheBlocks: number;
+  /**
+   * Most bytes one metadata table (inodes, directories, xattrs) may decompress to
+   * (default 512 MiB; a 600k-entry rootfs needs a few tens of MiB). Stops metadata bombs.
+   */
+  maxMetadataBytes: number;
 }
 
 const GiB = 1024 * 1024 * 1024;
@@ -32,6 +37,7 @@ export function resolveLimits(imageBytes: number, partial: Partial<Limits> = {})
     maxDepth: 4096,
     maxLinkFollows: 40,
     fragmentCacheBlocks: 8,
+    maxMetadataBytes: 512 * 1024 * 1024,
   };
   for (const [key, value] of Object.entries(partial) as Array<[keyof Limits, number | undefined]>) {
     if (value === undefined) continue;

@@ -51,6 +51,8 @@ export interface MetadataTableOptions {
   start: number;
   /** Absolute image offset the blocks must end at (exclusive). */
   end: number;
+  /** Most decompressed bytes (UAI_SQFS_LIMIT past it). */
+  maxBytes: number;
   signal?: AbortSignal;
 }
 
@@ -80,7 +82,7 @@ export class MetadataTable {
   }
 
   static async load(source: ByteSource, decompressor: Decompressor, options: MetadataTableOptions): Promise<MetadataTable> {
-    const { name, start, end, signal } = options;
+    const { name, start, end, signal, maxBytes } = options;
     const chunks: Uint8Array[] = [];
     const diskStarts: number[] = [];
     const memStarts: number[] = [];
@@ -111,6 +113,9 @@ export class MetadataTable {
       memStarts.push(total);
       chunks.push(out);
       total += out.length;
+      if (total > maxBytes) {
+        throw new SquashfsError('UAI_SQFS_LIMIT', name, pos, `decompresses to more than ${maxBytes} bytes (limits.maxMetadataBytes)`);
+      }
       pos += 2 + size;
     }
     const bytes = new Uint8Array(total);

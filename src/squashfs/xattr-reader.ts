@@ -45,7 +45,7 @@ export class XattrReader {
     source: ByteSource,
     superblock: Superblock,
     decompressor: Decompressor,
-    options: { lower: number; signal?: AbortSignal; onWarning?: WarningHandler },
+    options: { lower: number; maxBytes: number; signal?: AbortSignal; onWarning?: WarningHandler },
   ): Promise<XattrReader> {
     const start = superblock.xattrIdTableStart;
     if (start === undefined) return new XattrReader(undefined, 0, undefined, undefined, options.onWarning);
@@ -67,7 +67,7 @@ export class XattrReader {
       signal: options.signal,
     });
     const kvEnd = Math.min(...table.locations);
-    const kv = await MetadataTable.load(source, decompressor, { name: T, start: kvStart, end: kvEnd, signal: options.signal });
+    const kv = await MetadataTable.load(source, decompressor, { name: T, start: kvStart, end: kvEnd, maxBytes: options.maxBytes, signal: options.signal });
     return new XattrReader(viewOf(table.bytes), count, kv, start, options.onWarning);
   }
 

@@ -146,6 +146,8 @@ describe('sizes', () => {
     // A cap that the real tree exceeds fires as well.
     await expectRefused(bytes, 'UAI_SQFS_LIMIT', { maxOutputBytes: 32 * 1024 * 1024 });
     await expectRefused(bytes, 'UAI_SQFS_LIMIT', { maxEntries: 5 });
+    // Metadata that decompresses to more than the cap is refused at open.
+    await expect(open(bytes, { maxMetadataBytes: 100 })).rejects.toMatchObject({ code: 'UAI_SQFS_LIMIT' });
   });
 
   it('refuses a huge symlink_size, and a target over the limit', async () => {

@@ -135,7 +135,7 @@ export class RegistryClient implements RegistryClientApi {
   }
 
   putManifest(repo: string, reference: string, body: Uint8Array, mediaType: string, signal?: AbortSignal): Promise<{ digest: string }> {
-    return putManifest(this.#session, repo, reference, body, mediaType, signal);
+    return putManifest(this.#session, repo, reference, body, mediaType, signal, this.#options.onWarning);
   }
 
   getManifest(repo: string, reference: string, accept: ReadonlyArray<string>, signal?: AbortSignal): Promise<FetchedManifest> {

@@ -5,6 +5,7 @@
  * digest verified.
  */
 import { createHash } from 'node:crypto';
+import type { WarningHandler } from '../../errors.ts';
 import type { FetchedManifest } from './client-api.ts';
 import { RegistryError } from './errors.ts';
 import { discard, header, readBytes } from './http.ts';
@@ -25,6 +26,7 @@ export async function putManifest(
   body: Uint8Array,
   mediaType: string,
   signal?: AbortSignal,
+  onWarning?: WarningHandler,
 ): Promise<{ digest: string }> {
   checkRepo(repo);
   checkReference(reference);
@@ -34,17 +36,41 @@ export async function putManifest(
       details: { reference, digest },
     });
   }
-  const res = await session.request({
-    method: 'PUT',
-    url: `/v2/${repo}/manifests/${reference}`,
-    headers: { 'content-type': mediaType, 'content-length': String(body.length) },
-    body,
-    repo,
-    actions: ['pull', 'push'],
-    ok: [201, 200, 202, 204],
-    what: `manifest ${repo}:${reference}`,
-    ...(signal === undefined ? {} : { signal }),
-  });
+  let res;
+  try {
+    res = await session.request({
+      method: 'PUT',
+      url: `/v2/${repo}/manifests/${reference}`,
+      headers: { 'content-type': mediaType, 'content-length': String(body.length) },
+      body,
+      repo,
+      actions: ['pull', 'push'],
+      ok: [201, 200, 202, 204],
+      what: `manifest ${repo}:${reference}`,
+      ...(signal === undefined ? {} : { signal }),
+    });
+  } catch (err) {
+    // Nexus with "Disable redeploy" refuses any PUT of an existing asset, even the
+    // same manifest again (400 BLOB_UPLOAD_INVALID). The same bytes already under
+    // this reference are a success; anything else gets a hint.
+    if (!(err instanceof RegistryError) || !err.hasRegistryCode('BLOB_UPLOAD_INVALID')) throw err;
+    const present = await manifestDigest(session, repo, reference, mediaType, signal).catch(() => undefined);
+    if (present === digest) {
+      onWarning?.({
+        code: 'UAI_REGISTRY_MANIFEST_PRESENT',
+        message: `the registry refused to store manifest ${repo}:${reference} again (${err.registryErrors[0]?.message ?? 'BLOB_UPLOAD_INVALID'}) but already has exactly these bytes (${digest})`,
+        details: { repo, reference, digest },
+      });
+      return { digest };
+    }
+    throw new RegistryError(err.code, `${err.message} (the repository may not allow redeploying an existing tag: push under a new tag or allow redeploy)`, {
+      cause: err,
+      ...(err.status === undefined ? {} : { status: err.status }),
+      ...(err.method === undefined ? {} : { method: err.method }),
+      ...(err.url === undefined ? {} : { url: err.url }),
+      errors: [...err.registryErrors],
+    });
+  }
   await discard(res);
   const reported = header(res, 'docker-content-digest');
   if (reported !== undefined && reported !== digest) {
@@ -56,6 +82,22 @@ export async function putManifest(
     });
   }
   return { digest };
+}
+
+/** `HEAD /v2/<repo>/manifests/<reference>`: the digest the registry has there, or undefined. */
+export async function manifestDigest(session: Session, repo: string, reference: string, mediaType: string, signal?: AbortSignal): Promise<string | undefined> {
+  const res = await session.request({
+    method: 'HEAD',
+    url: `/v2/${repo}/manifests/${reference}`,
+    headers: { accept: mediaType },
+    repo,
+    actions: ['pull'],
+    ok: [200, 404],
+    what: `manifest ${repo}:${reference}`,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  await discard(res);
+  return res.status === 200 ? header(res, 'docker-content-digest') : undefined;
 }
 
 export async function getManifest(

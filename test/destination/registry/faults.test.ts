@@ -9,7 +9,7 @@ import type { Warning } from '../../../src/errors.ts';
 import { RegistryClient, RegistryError, type RegistryClientOptions } from '../../../src/destination/registry/index.ts';
 import { startFaultProxy, type FaultProxy } from '../../support/fault-proxy.ts';
 import { skopeo, startRegistry, type TestRegistry } from '../../support/registry.ts';
-import { blobOf, collect, pushImage, randomBlob, sha256 } from './helpers.ts';
+import { OCI_MANIFEST, blobOf, collect, pushImage, randomBlob, sha256 } from './helpers.ts';
 
 const UPLOADS = /\/blobs\/uploads\//;
 const errorBody = (code: string, message = code.toLowerCase()): string => JSON.stringify({ errors: [{ code, message, detail: null }] });
@@ -181,6 +181,20 @@ describe('faults in front of a plain registry', () => {
     expect(pushed).toEqual({ digest: sha256(bytes), size: bytes.length, existed: true });
     expect(warnings.map((w) => w.code)).toContain('UAI_REGISTRY_UPLOAD_RACE');
     await expectStored('uai/race', bytes);
+  });
+
+  it("treats Nexus's refusal to redeploy the same manifest as success, and explains it for a different one", async () => {
+    await through();
+    const first = await pushImage(direct, 'uai/redeploy', 'v1', randomBlob(3000));
+    const refuse = { type: 'respond', status: 400, body: errorBody('BLOB_UPLOAD_INVALID', 'Repository does not allow updating assets: docker-hosted') } as const;
+    proxy.fault({ method: 'PUT', path: /\/manifests\//, times: 2, action: refuse });
+    expect(await client.putManifest('uai/redeploy', 'v1', first.manifest, OCI_MANIFEST)).toEqual({ digest: first.digest });
+    expect(warnings.map((w) => w.code)).toContain('UAI_REGISTRY_MANIFEST_PRESENT');
+    const other = await pushImage(direct, 'uai/redeploy', 'v2', randomBlob(3000));
+    const err = await client.putManifest('uai/redeploy', 'v1', other.manifest, OCI_MANIFEST).catch((e: unknown) => e);
+    expect((err as RegistryError).code).toBe('UAI_REGISTRY_BLOB_UPLOAD_INVALID');
+    expect((err as RegistryError).message).toContain('redeploy');
+    expect((err as RegistryError).status).toBe(400);
   });
 
   it('reports BLOB_UPLOAD_INVALID at the commit when the blob is really not there', async () => {

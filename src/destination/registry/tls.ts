@@ -15,7 +15,11 @@ export interface TlsOptions {
   certDir?: string;
   caFile?: string;
   env?: NodeJS.ProcessEnv;
+  /** Where per-host cert dirs are looked for when `certDir` is not given (tests change it). */
+  certDirRoots?: readonly string[];
 }
+
+export const DEFAULT_CERT_DIR_ROOTS: readonly string[] = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
 
 /** What undici's `connect` option receives (node:tls ConnectionOptions subset). */
 export interface TlsConnectOptions {
@@ -79,7 +83,7 @@ export function tlsSettings(host: string, options: TlsOptions = {}): TlsSettings
   const dirs =
     options.certDir !== undefined
       ? [options.certDir]
-      : [join('/etc/containers/certs.d', host), join('/etc/docker/certs.d', host)].filter((d) => existsSync(d));
+      : (options.certDirRoots ?? DEFAULT_CERT_DIR_ROOTS).map((root) => join(root, host)).filter((d) => existsSync(d));
   for (const dir of dirs) {
     let names: string[];
     try {

@@ -3,7 +3,12 @@
  * credentials, untrusted certificates, --tls-verify=false, cert dirs, CA files,
  * NODE_EXTRA_CA_CERTS, Bearer tokens (`access_token`, expiry), and no secret in errors.
  */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tlsSettings } from '../../../src/destination/registry/tls.ts';
+import { makePki } from '../../support/pki.ts';
 import { RegistryClient, RegistryError } from '../../../src/destination/registry/index.ts';
 import { skopeo, startRegistry, type TestRegistry } from '../../support/registry.ts';
 import { blobOf, collect, randomBlob, sha256 } from './helpers.ts';
@@ -166,6 +171,34 @@ describe('token registry that grants pull only', () => {
     const pushErr = await client.pushBlob('uai/ro', blobOf(randomBlob(10))).catch((e: unknown) => e);
     expect((pushErr as RegistryError).code).toBe('UAI_REGISTRY_UNAUTHORIZED');
     await client.close();
+  });
+});
+
+describe('default cert dirs (certs.d/HOST:PORT)', () => {
+  it('finds CA and client pair under a certs.d root, and reports a .cert without its .key', () => {
+    const root = mkdtempSync(join(tmpdir(), 'uai-certsd-'));
+    try {
+      const pki = makePki(join(root, 'pki'));
+      const client = pki.issue('client', 'clientAuth');
+      const hostDir = join(root, 'certs.d', 'registry.local:5000');
+      mkdirSync(hostDir, { recursive: true });
+      copyFileSync(pki.caFile, join(hostDir, 'ca.crt'));
+      copyFileSync(client.cert, join(hostDir, 'client.cert'));
+      copyFileSync(client.key, join(hostDir, 'client.key'));
+      const settings = tlsSettings('registry.local:5000', { certDirRoots: [join(root, 'none'), join(root, 'certs.d')], env: {} });
+      expect(settings.sources).toEqual([join(hostDir, 'ca.crt'), join(hostDir, 'client.cert'), join(hostDir, 'client.key')]);
+      expect(settings.connect.ca).toContain(readFileSync(pki.caFile, 'utf8'));
+      expect(settings.connect.ca!.length).toBeGreaterThan(100);
+      expect(settings.connect.cert).toBe(readFileSync(client.cert, 'utf8'));
+      expect(settings.allowPlainHttp).toBe(false);
+      expect(tlsSettings('other:5000', { certDirRoots: [join(root, 'certs.d')], env: {} }).connect).toEqual({ rejectUnauthorized: true });
+      rmSync(join(hostDir, 'client.key'));
+      expect(() => tlsSettings('registry.local:5000', { certDirRoots: [join(root, 'certs.d')], env: {} })).toThrow(
+        expect.objectContaining({ code: 'UAI_REGISTRY_CONFIG' }),
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

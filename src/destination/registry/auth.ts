@@ -131,6 +131,16 @@ export class Authenticator {
    * with the registry's words when it cannot (no or rejected credentials).
    */
   async onUnauthorized(res: HttpResponse, bodyText: string, repo: string | undefined, sentAuthorization: boolean, signal?: AbortSignal): Promise<boolean> {
+    if (res.url.host !== this.#host) {
+      // Credentials for the registry never go to another host (a Location or redirect target).
+      const err = httpError(res.status, res.method, res.url, bodyText);
+      throw new RegistryError('UAI_REGISTRY_UNAUTHORIZED', `${err.message}; it is not the registry ${this.#host}, so no credentials were sent`, {
+        status: res.status,
+        method: res.method,
+        url: res.url,
+        errors: [...err.registryErrors],
+      });
+    }
     const picked = pickChallenge(parseChallenges(res.headers['www-authenticate']));
     if (picked !== undefined) this.#challenge = picked;
     const challenge = this.#challenge;

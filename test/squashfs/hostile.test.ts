@@ -221,6 +221,37 @@ describe('superblock and tables', () => {
   });
 });
 
+describe('data errors', () => {
+  it('surface at the file they belong to, and never for files whose data is not wanted', async () => {
+    const bytes = build((dir) => {
+      writeFileSync(join(dir, 'a'), 'first file '.repeat(20000));
+      writeFileSync(join(dir, 'b'), 'second file '.repeat(20000));
+      writeFileSync(join(dir, 'c'), 'third file '.repeat(20000));
+    }, ['-no-fragments']);
+    const image = await open(bytes);
+    const b = await image.lookup('/b');
+    const at = b.layout!.blocksStart + 10;
+    const damaged = patched(bytes, (c) => c.fill(0x33, at, at + 20));
+    const broken = await open(damaged);
+    const read: string[] = [];
+    await expect(
+      (async () => {
+        for await (const { entry, data } of broken.walkWithData()) {
+          if (data) for await (const _ of data);
+          read.push(entry.path);
+        }
+      })(),
+    ).rejects.toMatchObject({ code: 'UAI_SQFS_DECOMPRESS' });
+    expect(read).toEqual(['/', '/a']);
+    const skipped: string[] = [];
+    for await (const { entry, data } of broken.walkWithData({ wantData: (e) => e.path !== '/b' })) {
+      if (data) for await (const _ of data);
+      skipped.push(entry.path);
+    }
+    expect(skipped).toEqual(['/', '/a', '/b', '/c']);
+  });
+});
+
 describe('xattrs', () => {
   it('skips an unknown prefix with a warning and keeps the other attributes', async () => {
     const bytes = build((dir) => {

@@ -380,6 +380,38 @@ describe('SquashfsImage features', () => {
     }
   });
 
+  it('keeps later files right when a consumer reads only part of a file', async () => {
+    const seen = new Map<Entry, string>();
+    for await (const { entry, data } of image.walkWithData({ readAheadBytes: 300 * 1024 })) {
+      if (!data) continue;
+      if (entry.size > 131072) {
+        for await (const _ of data) break; // one chunk, then move on
+        continue;
+      }
+      const hash = createHash('sha256');
+      for await (const chunk of data) hash.update(chunk);
+      seen.set(entry, hash.digest('hex'));
+    }
+    expect(seen.size).toBeGreaterThan(300);
+    for (const [entry, hash] of seen) {
+      expect(createHash('sha256').update(readFileSync(sourcePath(entry))).digest('hex'), entry.path).toBe(hash);
+    }
+  });
+
+  it('stops walkWithData when the signal fires mid-way', async () => {
+    const controller = new AbortController();
+    let n = 0;
+    await expect(
+      (async () => {
+        for await (const { data } of image.walkWithData({ signal: controller.signal })) {
+          if (++n === 20) controller.abort(new Error('enough'));
+          if (data) for await (const _ of data);
+        }
+      })(),
+    ).rejects.toThrow('enough');
+    expect(n).toBe(20);
+  });
+
   it('reads one file with readFile', async () => {
     for (const path of ['/mib-plus', '/sparse', '/sparse-tail', '/one', '/empty', '/exact-mib']) {
       const entry = await image.lookup(path);

@@ -94,6 +94,11 @@ function buildTree(root: string): void {
   run('mknod', [join(root, 'disk'), 'b', '8', '1']);
   run('mkfifo', [join(root, 'fifo')]);
   run('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', join(root, 'sock')]);
+  // Basic and extended (xattr-carrying) inodes of every special type.
+  run('mknod', [join(root, 'disk2'), 'b', '8', '2']);
+  run('mkfifo', [join(root, 'fifo2')]);
+  run('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', join(root, 'sock2')]);
+  for (const name of ['tty', 'disk', 'fifo', 'sock']) run('setfattr', ['-h', '-n', 'trusted.special', '-v', name, join(root, name)]);
   f('xa', 'xattrs here');
   run('setfattr', ['-n', 'user.bin', '-v', '0x00ff000102', join(root, 'xa')]);
   run('setfattr', ['-n', 'user.text', '-v', 'hello', join(root, 'xa')]);
@@ -306,6 +311,11 @@ describe('SquashfsImage on mksquashfs images', () => {
         const a = seen.find((s) => s.entry.path === '/hl-a')!.entry;
         const b = seen.find((s) => s.entry.path === '/sub/hl-b')!.entry;
         expect([b.inode, b.inodeRef, b.nlink]).toEqual([a.inode, a.inodeRef, 2]);
+        // Extended inodes of every special type carry their xattrs.
+        for (const special of ['/tty', '/disk', '/fifo', '/sock']) {
+          const entry = seen.find((s) => s.entry.path === special)!.entry;
+          expect(Buffer.from(entry.xattrs.get('trusted.special')!).toString(), special).toBe(special.slice(1));
+        }
         const nonUtf8 = seen.find((s) => Buffer.from(s.entry.rawName).equals(NON_UTF8))!.entry;
         expect(nonUtf8.path).toBe('/n\uFFFD\uFFFDn');
       } finally {
@@ -439,7 +449,7 @@ describe('SquashfsImage features', () => {
 
   it('counts entries for inspect', async () => {
     const stats = await image.stats();
-    expect(stats).toMatchObject({ dirs: 45, devices: 3, fifos: 1, sockets: 1 });
+    expect(stats).toMatchObject({ dirs: 45, devices: 4, fifos: 2, sockets: 2 });
     // The same numbers from a walk: distinct inode refs per type, bytes and xattrs once per inode.
     const seen = new Map<number, Entry>();
     for await (const entry of image.walk()) seen.set(entry.inodeRef, entry);

@@ -26,6 +26,22 @@ export async function pushBlob(
   settings: PushBlobSettings,
   options: { stream?: AsyncIterable<Uint8Array>; signal?: AbortSignal } = {},
 ): Promise<PushedBlob> {
+  try {
+    return await pushBlobOnce(session, repo, blob, settings, options);
+  } finally {
+    // Never leave a shared stream (one branch of a tee) waiting for us: not read (HEAD
+    // hit, a failure before the upload), or abandoned half-way for a retry.
+    if (options.stream !== undefined) release(options.stream);
+  }
+}
+
+async function pushBlobOnce(
+  session: Session,
+  repo: string,
+  blob: BlobUpload,
+  settings: PushBlobSettings,
+  options: { stream?: AsyncIterable<Uint8Array>; signal?: AbortSignal },
+): Promise<PushedBlob> {
   checkRepo(repo);
   const signal = options.signal;
   throwIfAborted(signal);
@@ -34,7 +50,6 @@ export async function pushBlob(
     // Asked with the push scope: one token serves the HEAD and the upload.
     const stat = await statBlob(session, repo, blob.digest, signal, ['pull', 'push']);
     if (stat.exists) {
-      if (options.stream !== undefined) release(options.stream);
       settings.onProgress?.({ digest: blob.digest, bytes: stat.size ?? blob.size ?? 0, ...total(blob) });
       return { digest: blob.digest, size: stat.size ?? blob.size ?? 0, existed: true };
     }
@@ -42,7 +57,7 @@ export async function pushBlob(
   const label = `${blob.label ?? 'blob'}${blob.digest === undefined ? '' : ` ${blob.digest}`}`;
   const ctx: UploadContext = { session, repo, what: label, ...(signal === undefined ? {} : { signal }) };
   let firstStream = options.stream;
-  const attempts = withRetries(
+  return withRetries(
     async (attempt) => {
       if (attempt > 0 && options.stream !== undefined) release(options.stream);
       const source = attempt === 0 && firstStream !== undefined ? firstStream : blob.open(signal);
@@ -63,12 +78,6 @@ export async function pushBlob(
         }),
     },
   );
-  try {
-    return await attempts;
-  } finally {
-    // Never leave a shared stream (one branch of a tee) waiting for us.
-    if (options.stream !== undefined) release(options.stream);
-  }
 }
 
 /**

@@ -36,7 +36,7 @@ const IMAGES = [
 /** The child: runs the cases given on argv and reports one JSON line per case. */
 const CHILD = `
 import { readFileSync } from 'node:fs';
-const [root, imagesJson, seedText, casesJson, caseMsText] = process.argv.slice(1);
+const [root, imagesJson, seedText, casesJson, caseMsText, mode] = process.argv.slice(1);
 const { MemorySource } = await import(new URL('src/source/index.ts', root));
 const { SquashfsImage } = await import(new URL('src/squashfs/index.ts', root));
 const { stopDecoderWorkers } = await import(new URL('src/squashfs/compression/index.ts', root));
@@ -106,7 +106,14 @@ function mutate(index) {
   return { which, kind, what, bytes: img };
 }
 
-async function run(bytes, signal) {
+async function run(bytes, signal, index) {
+  if (mode === 'selftest') {
+    // Proves the harness sees each kind of failure: a foreign exception, a promise that
+    // never settles, a synchronous endless loop.
+    if (index === 0) throw new TypeError('selftest: not a SquashfsError');
+    if (index === 1) return await new Promise(() => {});
+    if (index === 2) for (;;) {}
+  }
   const image = await SquashfsImage.open(new MemorySource(bytes), { signal, limits: { maxOutputBytes: 256 * 1024 * 1024, maxEntries: 200000 } });
   let entries = 0, bytesRead = 0;
   try {
@@ -127,7 +134,7 @@ for (const index of JSON.parse(casesJson)) {
   const t0 = Date.now();
   const report = { index, image: m.which, kind: m.kind, what: m.what };
   try {
-    const r = await run(m.bytes, AbortSignal.timeout(caseMs));
+    const r = await run(m.bytes, AbortSignal.timeout(caseMs), index);
     Object.assign(report, { outcome: 'ok' }, r);
   } catch (err) {
     const code = err && typeof err.code === 'string' ? err.code : undefined;
@@ -158,7 +165,7 @@ interface Report {
   rss?: number;
 }
 
-function runChild(cases: number[]): Promise<{ reports: Report[]; peak: number }> {
+function runChild(cases: number[], mode = 'normal', watchdogMs = WATCHDOG_MS): Promise<{ reports: Report[]; peak: number }> {
   return new Promise((resolve) => {
     const reports: Report[] = [];
     let current: number | undefined;
@@ -167,10 +174,10 @@ function runChild(cases: number[]): Promise<{ reports: Report[]; peak: number }>
     let stderr = '';
     const child = spawn(
       process.execPath,
-      ['--max-old-space-size=1024', '--input-type=module', '-e', CHILD, pathToFileURL(`${ROOT}/`).href, JSON.stringify(IMAGES.map(fixturePath)), String(SEED), JSON.stringify(cases), String(CASE_MS)],
+      ['--max-old-space-size=1024', '--input-type=module', '-e', CHILD, pathToFileURL(`${ROOT}/`).href, JSON.stringify(IMAGES.map(fixturePath)), String(SEED), JSON.stringify(cases), String(CASE_MS), mode],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let watchdog = setTimeout(kill, WATCHDOG_MS);
+    let watchdog = setTimeout(kill, watchdogMs);
     function kill(): void {
       child.kill('SIGKILL');
       if (current !== undefined) reports.push({ index: current, image: -1, kind: -1, what: 'no report for too long', outcome: 'hang' });
@@ -178,7 +185,7 @@ function runChild(cases: number[]): Promise<{ reports: Report[]; peak: number }>
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => {
       clearTimeout(watchdog);
-      watchdog = setTimeout(kill, WATCHDOG_MS);
+      watchdog = setTimeout(kill, watchdogMs);
       buffer += d.toString();
       let nl: number;
       while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -210,7 +217,7 @@ describe('seeded mutations', () => {
   it(`${ONLY === undefined ? CASES : 1} damaged images end in a result or a SquashfsError (seed ${SEED})`, { timeout: 900_000 }, async () => {
     const all = ONLY === undefined ? Array.from({ length: CASES }, (_, i) => i) : [ONLY];
     const slices = Array.from({ length: CHILDREN }, (_, c) => all.filter((_, i) => i % CHILDREN === c)).filter((s) => s.length > 0);
-    const results = await Promise.all(slices.map(runChild));
+    const results = await Promise.all(slices.map((s) => runChild(s)));
     const reports = results.flatMap((r) => r.reports);
     const peak = Math.max(...results.map((r) => r.peak));
     const outcomes: Record<string, number> = {};
@@ -230,5 +237,12 @@ describe('seeded mutations', () => {
       expect(outcomes.ok ?? 0).toBeGreaterThan(CASES / 50);
       expect(reports.filter((r) => r.outcome === 'error').length).toBeGreaterThan(CASES / 4);
     }
+  });
+
+  it('the harness itself catches a foreign exception, a stuck promise and a synchronous hang', async () => {
+    const [foreign, stuck, spinning] = await Promise.all([runChild([0], 'selftest', 5_000), runChild([1], 'selftest', 5_000), runChild([2], 'selftest', 5_000)]);
+    expect(foreign.reports).toEqual([expect.objectContaining({ index: 0, outcome: 'bad', name: 'TypeError' })]);
+    expect(stuck.reports).toEqual([expect.objectContaining({ index: 1, outcome: 'crash' })]);
+    expect(spinning.reports).toEqual([expect.objectContaining({ index: 2, outcome: 'hang' })]);
   });
 });

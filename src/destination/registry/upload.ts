@@ -138,7 +138,9 @@ export async function patchChunks(
         start += pending.length;
         pending = pending.subarray(pending.length);
       } catch (err) {
-        if (!isRetryable(err) || attempt >= ctx.session.retry.retries) throw err;
+        // 416: the registry disagrees about the offset (distribution 3.x) — resync too.
+        const outOfRange = err instanceof RegistryError && err.status === 416;
+        if (!(isRetryable(err) || outOfRange) || attempt >= ctx.session.retry.retries) throw err;
         await sleep(backoffDelay(attempt, ctx.session.retry, err instanceof RegistryError ? err.retryAfterMs : undefined), ctx.signal);
         const status = await uploadStatus(ctx, location);
         const at = status.offset ?? 0;

@@ -222,6 +222,24 @@ describe('faults in front of a plain registry', () => {
     await expectStored('uai/resume', bytes);
   });
 
+  it('resyncs from the registry Range after a 416 on a chunk', async () => {
+    await through({ chunkSize: 30_000 });
+    proxy.fault({ method: 'PATCH', skip: 2, action: { type: 'respond', status: 416, body: errorBody('RANGE_INVALID', 'invalid content range') } });
+    const bytes = randomBlob(100_000);
+    const blob = blobOf(bytes);
+    expect((await client.pushBlob('uai/416', blob)).digest).toBe(sha256(bytes));
+    expect(blob.opens).toBe(1);
+    const patches = proxy.requests.filter((r) => r.method === 'PATCH').map((r) => [r.headers['content-range'], r.status]);
+    expect(patches).toEqual([
+      ['0-29999', 202],
+      ['30000-59999', 202],
+      ['60000-89999', 416],
+      ['60000-89999', 202],
+      ['90000-99999', 202],
+    ]);
+    await expectStored('uai/416', bytes);
+  });
+
   it('pushes through a registry that sends relative Locations itself (http.relativeurls)', async () => {
     const relative = await startRegistry({ mode: 'plain', relativeUrls: true });
     const c = new RegistryClient(relative.host, { chunkSize: 50_000 });

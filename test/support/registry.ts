@@ -224,6 +224,12 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
       ]),
     );
     const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // If the test process ends without stop(), the registry must not outlive it.
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;

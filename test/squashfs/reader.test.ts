@@ -325,6 +325,33 @@ describe('SquashfsImage on mksquashfs images', () => {
   }
 });
 
+describe('an image written by squashfs-tools-ng (tar2sqfs)', () => {
+  it('matches unsquashfs -lln, and the source tree in content and xattrs', async () => {
+    const tar = join(tmp, 'ng.tar');
+    const path = join(tmp, 'ng.sqfs');
+    spawnSync('tar', ['--xattrs', '--xattrs-include=*', '-S', '-cf', tar, '-C', tree, '.'], { stdio: 'ignore' });
+    execFileSync('sh', ['-c', `tar2sqfs -q -c zstd -f "${path}" < "${tar}"`]);
+    const image = await openImage(path);
+    try {
+      const seen = await readAll(image);
+      expect(ourListing(seen)).toEqual(unsquashfsListing(path));
+      let files = 0;
+      for (const { entry, sha256 } of seen) {
+        if (entry.type !== 'file') continue;
+        files++;
+        const source = sourcePath(entry);
+        expect(sha256, entry.path).toBe(createHash('sha256').update(readFileSync(source)).digest('hex'));
+        const wanted = xattrs.get(source.toString('latin1')) ?? new Map<string, string>();
+        const got = new Map([...entry.xattrs].map(([k, v]) => [k, '0x' + Buffer.from(v).toString('hex')]));
+        expect(Object.fromEntries(got), entry.path).toEqual(Object.fromEntries(wanted));
+      }
+      expect(files).toBeGreaterThan(300);
+    } finally {
+      await image.close();
+    }
+  });
+});
+
 describe('SquashfsImage features', () => {
   let image: SquashfsImage;
   let imagePath: string;

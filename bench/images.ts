@@ -89,7 +89,7 @@ function listedEntries(image: string): number {
 export async function prepareImages(
   workDir: string,
   scale: Scale,
-  wanted: { trees: readonly TreeKind[]; compressors: readonly Compressor[] },
+  wanted: { trees: readonly TreeKind[]; compressors: readonly Compressor[]; names?: ReadonlySet<string> },
   log: (line: string) => void = () => {},
 ): Promise<BenchImage[]> {
   const base = join(workDir, scale);
@@ -119,6 +119,7 @@ export async function prepareImages(
       record = { recipe, stats, tarBytes: 0, listedEntries: 0, images: {} };
     }
     for (const compressor of wanted.compressors) {
+      if (wanted.names && !wanted.names.has(`${tree}-${compressor}`)) continue;
       const path = join(base, 'images', `${tree}-${compressor}.sqfs`);
       if (!existsSync(path) || record.images[compressor] !== statSync(path).size) {
         log(`mksquashfs ${tree} -comp ${compressor}`);

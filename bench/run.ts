@@ -19,14 +19,19 @@ import { probeCli, uaiArgv } from './uai-cli.ts';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
-function whatToBuild(options: BenchOptions): { trees: TreeKind[]; compressors: Compressor[] } {
+/** Smoke runs (CI) keep the large tree to gzip: the build and s3 scenarios need only that. */
+const SMOKE_IMAGES = new Set(['rootfs-gzip', 'rootfs-xz', 'rootfs-zstd', 'rootfs-lz4', 'large-gzip']);
+
+function whatToBuild(options: BenchOptions): { trees: TreeKind[]; compressors: Compressor[]; names?: Set<string> } {
   const all = options.only.has('tar') || options.only.has('ls');
   let trees: TreeKind[] = options.only.has('tar') || options.only.has('build') || options.only.has('s3') ? ['rootfs', 'large'] : ['rootfs'];
   let compressors: Compressor[] = all ? [...COMPRESSORS] : ['gzip'];
-  if (options.images) {
-    const names = [...options.images];
+  const only = options.images ?? (options.scale === 'smoke' ? SMOKE_IMAGES : undefined);
+  if (only) {
+    const names = [...only];
     trees = trees.filter((t) => names.some((n) => n.startsWith(`${t}-`)));
     compressors = compressors.filter((c) => names.some((n) => n.endsWith(`-${c}`)));
+    return { trees, compressors, names: only };
   }
   return { trees, compressors };
 }
@@ -60,8 +65,7 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   log(`uai-assemble commands available: ${[...cli.commands].join(', ') || 'none'}`);
 
   const wanted = whatToBuild(options);
-  const prepared = await prepareImages(options.workDir, options.scale, wanted, log);
-  const images = options.images ? prepared.filter((i) => options.images!.has(i.name)) : prepared;
+  const images = await prepareImages(options.workDir, options.scale, wanted, log);
   if (options.imagesOnly) {
     for (const i of images) log(`${i.name}: ${i.path} (${(i.imageBytes / 2 ** 20).toFixed(1)} MiB, ${i.listedEntries} entries)`);
     return 0;
@@ -72,7 +76,7 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   let startup: Results['startup'];
   try {
     const samples = [];
-    for (let i = 0; i < Math.max(3, options.reps); i++) {
+    for (let i = 0; i < Math.max(options.scale === 'smoke' ? 1 : 3, options.reps); i++) {
       const [cmd, args] = uaiArgv(['--version']);
       samples.push((await sampleOf(cmd, args, { name: 'uai-assemble --version', signal })).wallMs);
     }
@@ -90,7 +94,8 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   const profiles: Results['profiles'] = [];
   if (options.profile && options.only.has('tar')) {
     const missing = cli.missing('tar');
-    for (const image of images.filter((i) => i.compressor === 'gzip')) {
+    const gzip = images.filter((i) => i.compressor === 'gzip');
+    for (const image of options.scale === 'smoke' ? gzip.slice(0, 1) : gzip) {
       log(`profiling uai-assemble tar on ${image.name}`);
       profiles.push({
         image: image.name,

@@ -57,10 +57,8 @@ describe('npm run bench -- --smoke', () => {
     expect(results.options.scale).toBe('smoke');
   });
 
-  it('built the two trees in four compressors, and the numbers about them are right', async () => {
-    expect(results.images.map((i) => i.name).sort()).toEqual(
-      ['large-gzip', 'large-lz4', 'large-xz', 'large-zstd', 'rootfs-gzip', 'rootfs-lz4', 'rootfs-xz', 'rootfs-zstd'].sort(),
-    );
+  it('built the rootfs tree in four compressors and the large one in gzip, and the numbers about them are right', async () => {
+    expect(results.images.map((i) => i.name).sort()).toEqual(['large-gzip', 'rootfs-gzip', 'rootfs-lz4', 'rootfs-xz', 'rootfs-zstd']);
     for (const image of results.images) {
       expect(image.tarBytes).toBe(await bytesOf('sqfs2tar', [image.path]));
       if (image.tree === 'rootfs') expect(image.listedEntries).toBe(image.stats.entries);
@@ -70,7 +68,7 @@ describe('npm run bench -- --smoke', () => {
   it('ran the baselines for real on every image', () => {
     const all = results.groups.flatMap((g) => g.measurements);
     const baselines = all.filter((m) => /^(tar\/sqfs2tar|ls\/unsquashfs|build\/skopeo)\//.test(m.id));
-    expect(baselines.length).toBe(8 + 4 + 2);
+    expect(baselines.length).toBe(5 + 4 + 2);
     for (const m of baselines) {
       expect(m.status, `${m.id}: ${m.note}`).toBe('ok');
       expect(m.samples).toHaveLength(1);
@@ -116,6 +114,6 @@ describe('npm run bench -- --smoke', () => {
     }
     // The tar baseline always runs, so as soon as `uai-assemble tar` exists there are ratios.
     const tarAvailable = results.groups.some((g) => g.measurements.some((m) => m.id.startsWith('tar/uai/') && m.status === 'ok'));
-    if (tarAvailable) expect(checked).toBeGreaterThanOrEqual(8);
+    if (tarAvailable) expect(checked).toBeGreaterThanOrEqual(5);
   });
 });

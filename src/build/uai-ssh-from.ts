@@ -42,7 +42,8 @@ function normalize(name: string): string {
 
 /** What one layer says about `target`: the file, a whiteout that hides it, or nothing. */
 async function searchLayer(stream: AsyncIterable<Uint8Array>, mediaType: string, target: string): Promise<Found> {
-  let input: NodeJS.ReadableStream = Readable.from(stream, { objectMode: false });
+  const source = Readable.from(stream, { objectMode: false });
+  let input: NodeJS.ReadableStream = source;
   if (mediaType.includes('gzip')) input = input.pipe(zlib.createGunzip());
   else if (mediaType.includes('zstd')) input = input.pipe((zlib as unknown as { createZstdDecompress: () => NodeJS.ReadWriteStream }).createZstdDecompress());
   const parts = target.split('/');
@@ -59,18 +60,23 @@ async function searchLayer(stream: AsyncIterable<Uint8Array>, mediaType: string,
   let result: Found = { kind: 'absent' };
   const tar = extract();
   input.pipe(tar);
-  for await (const entry of tar) {
-    const name = normalize(entry.header.name);
-    if (name === target && entry.header.type === 'file') {
-      const chunks: Buffer[] = [];
-      for await (const c of entry) chunks.push(c as Buffer);
-      result = { kind: 'file', content: Buffer.concat(chunks) };
-      break;
+  try {
+    for await (const entry of tar) {
+      const name = normalize(entry.header.name);
+      if (name === target && entry.header.type === 'file') {
+        const chunks: Buffer[] = [];
+        for await (const c of entry) chunks.push(c as Buffer);
+        result = { kind: 'file', content: Buffer.concat(chunks) };
+        break;
+      }
+      if (hiding.has(name) && result.kind === 'absent') result = { kind: 'hidden' };
+      entry.resume();
     }
-    if (hiding.has(name) && result.kind === 'absent') result = { kind: 'hidden' };
-    entry.resume();
+  } finally {
+    // Stops the download when the file was found early (destroying the source ends the blob stream).
+    tar.destroy();
+    source.destroy();
   }
-  tar.destroy();
   return result;
 }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecompressor, decodeCompressorOptions, stopDecoderWorkers, type Decompressor } from '../../src/squashfs/compression/index.ts';
 import { xzShape } from '../../src/squashfs/compression/xz-bound.ts';
+import { createLz4Decompressor } from '../../src/squashfs/compression/lz4.ts';
 import { SquashfsError } from '../../src/squashfs/errors.ts';
 import { compressorOptionsBytes, fragmentBlocks, metadataBlocks, mksquashfs, parseSuperblock, singleFileBlocks, type RawBlock } from '../support/fixtures.ts';
 
@@ -130,6 +131,21 @@ describe.each(CONFIGS)('$label: real mksquashfs blocks', (config) => {
     }
     expect(bytes).toBeDefined();
     expect(decodeCompressorOptions(parseSuperblock(image).compression, bytes!)).toMatchObject(config.options);
+  });
+});
+
+describe('lz4 fallback decoder', () => {
+  it.each(['lz4', 'lz4-hc'])('%s: our TypeScript decoder (inline and in the worker pool) gives the same bytes as lz4-napi', async (label) => {
+    const native = createDecompressor(5);
+    const fallback = createLz4Decompressor({ native: false });
+    const blocks = allBlocks(label, native);
+    expect(blocks.length).toBeGreaterThan(5);
+    for (const b of blocks) checkBlock(b, fallback.decompressSync(b.data, b.maxLength));
+    const outs = await Promise.all(blocks.map((b) => fallback.decompress(b.data, b.maxLength)));
+    blocks.forEach((b, i) => {
+      checkBlock(b, outs[i]!);
+      expect(Buffer.from(outs[i]!).equals(native.decompressSync(b.data, b.maxLength))).toBe(true);
+    });
   });
 });
 

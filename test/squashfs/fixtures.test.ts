@@ -4,11 +4,14 @@
  * sha256 of every file's content must match the expected listing of the source tree that
  * fixtures/tree.py wrote while building it (lstat, readlink, getxattr on the real tree).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopDecoderWorkers } from '../../src/squashfs/compression/index.ts';
-import { IMAGES_DIR, compareWithLln, compareWithTree, expectedListing, fixtures, hardLinkGroups, readAll, unsquashfsLln } from '../support/fixtures.ts';
+import { FIXTURES_DIR, IMAGES_DIR, compareWithLln, compareWithTree, expectedListing, fixtures, hardLinkGroups, readAll, unsquashfsLln } from '../support/fixtures.ts';
 
 afterAll(async () => {
   await stopDecoderWorkers();
@@ -36,6 +39,22 @@ describe.each(fixtures())('$name', (fx) => {
       // Same content, different inodes: deduplicated data is not a hard link.
       const dup = read.entries.filter((e) => e.path === '/data/random-6k' || e.path === '/data/duplicate-of-random');
       expect(new Set(dup.map((e) => e.inodeRef)).size).toBe(2);
+    }
+  });
+});
+
+describe.each(['tree-gzip.sqfs', 'tree-lzo-4k-allfrag.sqfs', 'uai-rootfs-gzip.sqfs'])('%s extracted by unsquashfs', (name) => {
+  it('the reader agrees with lstat, readlink and getxattr on the extraction (a third reference)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uai-extract-'));
+    try {
+      const image = join(IMAGES_DIR, name);
+      execFileSync('unsquashfs', ['-q', '-n', '-d', join(dir, 'root'), image], { stdio: 'ignore' });
+      const listing = execFileSync('python3', [join(FIXTURES_DIR, 'tree.py'), 'list', join(dir, 'root')], { maxBuffer: 64 << 20 });
+      writeFileSync(join(dir, 'listing.jsonl'), listing);
+      const read = await readAll(image);
+      compareWithTree({ name, options: '' }, read, expectedListing(join(dir, 'listing.jsonl')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

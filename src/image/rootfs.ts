@@ -7,19 +7,22 @@ import type { Entry } from '../squashfs/entry.ts';
 
 export interface RootfsReader {
   /** The entry at `path` (symlinks resolved inside the root); throws `UAI_SQFS_NOT_FOUND` or returns undefined/null when absent. */
-  lookup(path: string, options?: { signal?: AbortSignal }): Promise<Entry | undefined | null>;
+  lookup(path: string, options?: { followLast?: boolean; signal?: AbortSignal }): Promise<Entry | undefined | null>;
   /** A regular file's bytes, whole or as a stream. */
   readFile(entry: Entry, options?: { signal?: AbortSignal }): Promise<Uint8Array> | AsyncIterable<Uint8Array>;
 }
 
-/** `lookup` that answers undefined for a missing path instead of throwing. */
+/**
+ * `lookup` that follows a final symlink too (`/bin/sh -> bash`, all inside the image
+ * root) and answers undefined for a missing path instead of throwing.
+ */
 export async function lookupOrUndefined(
   rootfs: RootfsReader,
   path: string,
   signal?: AbortSignal,
 ): Promise<Entry | undefined> {
   try {
-    return (await rootfs.lookup(path, { signal })) ?? undefined;
+    return (await rootfs.lookup(path, { followLast: true, ...(signal ? { signal } : {}) })) ?? undefined;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'UAI_SQFS_NOT_FOUND' || code === 'UAI_SQFS_NOT_DIR') return undefined;

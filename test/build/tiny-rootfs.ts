@@ -32,6 +32,8 @@ export interface TinyRootfsOptions {
   uaiSsh?: boolean;
   /** e_machine of /bin/sh (default 62, x86-64). */
   machine?: number;
+  /** Make /usr/bin/sh a symlink to this name, which holds the ELF header (default: sh is the file). */
+  shTarget?: string;
   /** Extra files: path → content. */
   files?: Record<string, string | Buffer>;
   /** Bytes of incompressible filler in /var/big.bin (for slow pushes). */
@@ -55,8 +57,10 @@ export function makeTinyRootfs(options: TinyRootfsOptions = {}): TinyRootfs {
   mkdirSync(join(root, 'etc/security/limits.d'), { recursive: true });
   mkdirSync(join(root, 'var'), { recursive: true });
   symlinkSync('usr/bin', join(root, 'bin'));
-  writeFileSync(join(root, 'usr/bin/sh'), elfHeader(options.machine ?? 62));
-  chmodSync(join(root, 'usr/bin/sh'), 0o755);
+  const shell = options.shTarget ?? 'sh';
+  writeFileSync(join(root, 'usr/bin', shell), elfHeader(options.machine ?? 62));
+  chmodSync(join(root, 'usr/bin', shell), 0o755);
+  if (shell !== 'sh') symlinkSync(shell, join(root, 'usr/bin/sh'));
   writeFileSync(join(root, 'etc/hostname'), 'compute\n');
   writeFileSync(join(root, 'etc/security/limits.d/99-slingshot-network.conf'), '* soft memlock unlimited\n');
   if (options.uaiSsh ?? true) {

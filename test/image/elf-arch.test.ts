@@ -56,6 +56,18 @@ describe('detectPlatform on a real SquashFS', () => {
     }
   });
 
+  it('follows /bin/sh -> dash (a final symlink) inside the image', async () => {
+    const linked = makeTinyRootfs({ machine: 183, shTarget: 'dash' });
+    const image = await SquashfsImage.open(await FileSource.open(linked.image));
+    try {
+      expect((await image.lookup('/bin/sh')).type).toBe('symlink');
+      expect(await detectPlatform(image)).toEqual({ architecture: 'arm64', variant: 'v8' });
+    } finally {
+      await image.close();
+      linked.cleanup();
+    }
+  });
+
   it('says to pass --arch when there is no shell', async () => {
     const fake = {
       lookup: async () => {

@@ -17,7 +17,12 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   signal?: AbortSignal;
+  /** Kill the run (its whole process group) after this long; default RUN_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
+
+/** No single benchmark run may take longer (UAI_BENCH_RUN_TIMEOUT_S overrides; default 30 min). */
+export const RUN_TIMEOUT_MS = Number(process.env.UAI_BENCH_RUN_TIMEOUT_S ?? 1800) * 1000;
 
 export interface RunResult {
   wallMs: number;
@@ -39,12 +44,26 @@ export async function runMeasured(cmd: string, args: readonly string[], options:
   const outFd = capture ? undefined : openSync(options.stdout ?? '/dev/null', 'w');
   const started = process.hrtime.bigint();
   try {
+    // Its own process group, so a timeout or an abort stops the command and its children
+    // (GNU time does not forward signals).
     const child = spawn(GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, '--', cmd, ...args], {
       stdio: ['ignore', capture ? 'pipe' : outFd, 'pipe'],
       env: options.env ?? process.env,
       cwd: options.cwd,
-      signal: options.signal,
+      detached: true,
     });
+    let killedBy: string | undefined;
+    const killGroup = (why: string) => {
+      killedBy ??= why;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => killGroup(`timed out after ${(options.timeoutMs ?? RUN_TIMEOUT_MS) / 1000} s`), options.timeoutMs ?? RUN_TIMEOUT_MS);
+    const onAbort = () => killGroup('aborted');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     const out: Buffer[] = [];
     let err = '';
     child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -54,7 +73,12 @@ export async function runMeasured(cmd: string, args: readonly string[], options:
     const exitCode = await new Promise<number>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
+    }).finally(() => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
     });
+    options.signal?.throwIfAborted();
+    if (killedBy) err = `${err}\n${cmd} ${killedBy}`.trim();
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
     // GNU time writes "Command exited with non-zero status N" before the format line.
     const lines = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim().split('\n') : [];

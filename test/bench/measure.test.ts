@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Group } from '../../bench/context.ts';
 import { alternate, median, peakRss, runMeasured, sampleOf, statsOf, unavailable, type Variant } from '../../bench/measure.ts';
@@ -29,6 +30,16 @@ describe('bench/measure', () => {
     expect(small.peakRssKiB).toBeLessThan(big.peakRssKiB / 4);
     expect(big.wallMs).toBeGreaterThan(0);
     expect(big.cpuMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('kills a run that exceeds its time limit, children included', async () => {
+    const marker = `sleep 31.${process.pid}`;
+    const r = await runMeasured('sh', ['-c', `${marker} & sleep 32; echo never`], { timeoutMs: 500, stdout: 'capture' });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderrTail).toContain('timed out after 0.5 s');
+    const processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
+    expect(processes.filter((p) => p.startsWith(marker))).toEqual([]);
   });
 
   it('alternates the variants A B A B and honours maxReps', async () => {

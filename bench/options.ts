@@ -33,7 +33,7 @@ export interface BenchOptions {
   reportFrom?: string;
 }
 
-export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|build|s3|ls[,…]] [--reps N]
+export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|build|s3|ls[,…]] [--reps N] [--slow-reps N]
                          [--work DIR] [--out FILE.md] [--json FILE.json] [--no-profile] [--images-only]
 
   (default)  full size: a rootfs-like tree of 102k entries and 1.06 GiB of large files,
@@ -43,6 +43,7 @@ export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|b
   --smoke    tiny images (400 entries, 4 MiB), 1 repetition, no podman install (for CI)
   --only     run only these scenarios (repeatable or comma-separated)
   --reps N   repetitions of every variant (slow baselines included)
+  --slow-reps N  repetitions of the slow baselines only (seed pipeline, sqfs2tar + skopeo), ≤ --reps
   --images-only  build (or check) the benchmark images of the scale, then stop
   --images A,B   only these images, e.g. rootfs-gzip,large-gzip,rootfs-xz (trees: rootfs, large;
                  compressors: gzip, xz, zstd, lz4)
@@ -54,6 +55,7 @@ export class BenchUsageError extends Error {}
 export function parseOptions(argv: readonly string[]): BenchOptions {
   let scale: Scale = 'full';
   let reps: number | undefined;
+  let slowReps: number | undefined;
   const only = new Set<Scenario>();
   let workDir = resolve(REPO_ROOT, 'bench', 'work');
   let out: string | undefined;
@@ -91,6 +93,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         reps = n;
         break;
       }
+      case '--slow-reps': {
+        const n = Number(get());
+        if (!Number.isInteger(n) || n < 1 || n > 50) throw new BenchUsageError('--slow-reps needs an integer from 1 to 50');
+        slowReps = n;
+        break;
+      }
       case '--work':
         workDir = resolve(get());
         break;
@@ -124,7 +132,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   return {
     scale,
     reps: reps ?? (full ? 3 : 1),
-    slowReps: reps ?? (full ? 2 : 1),
+    slowReps: Math.min(slowReps ?? reps ?? (full ? 2 : 1), reps ?? (full ? 3 : 1)),
     only: only.size > 0 ? only : new Set(SCENARIOS),
     workDir,
     out: finalOut,

@@ -12,6 +12,7 @@ export function methodSection(): string[] {
     'npm run bench -- --smoke            # tiny, for CI (test/bench/smoke.test.ts) → bench/work/smoke/benchmarks.md',
     'npm run bench -- --only tar,ls      # scenarios: tar, build, s3, ls',
     'npm run bench -- --reps 5           # repetitions of every variant (default 3, slow baselines 2)',
+    'npm run bench -- --reps 2 --slow-reps 1   # fewer runs of the slow seed and skopeo baselines',
     'npm run bench -- --images-only      # just build (or check) the benchmark images',
     'npm run bench -- --images rootfs-gzip,large-gzip   # only these images (fit a time budget)',
     '```',

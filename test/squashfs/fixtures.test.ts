@@ -58,3 +58,18 @@ describe.each(['tree-gzip.sqfs', 'tree-lzo-4k-allfrag.sqfs', 'uai-rootfs-gzip.sq
     }
   });
 });
+
+describe('fixtures/build.sh', () => {
+  it('rebuilds byte-identical images and listings (the committed fixtures are what the script makes)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uai-rebuild-'));
+    try {
+      execFileSync('bash', [join(FIXTURES_DIR, 'build.sh')], { env: { ...process.env, FIXTURES_IMAGES_DIR: dir }, stdio: 'ignore' });
+      for (const file of ['MANIFEST', 'tree.expected.jsonl', 'uai-rootfs.expected.jsonl']) {
+        expect(readFileSync(join(dir, file), 'utf8'), file).toBe(readFileSync(join(IMAGES_DIR, file), 'utf8'));
+      }
+      for (const fx of fixtures()) expect(readFileSync(join(dir, fx.name)).equals(readFileSync(fx.path)), fx.name).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

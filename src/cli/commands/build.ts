@@ -115,9 +115,11 @@ export const buildCommand: Command = {
   summary: 'build an image from a SquashFS rootfs and publish it (registry, OCI layout, archives)',
   usage: USAGE,
   async run(args, io) {
+    // skopeo takes a bare --tls-verify as true; parseArgs needs the value spelled out.
+    const normalized = args.map((a, i) => (a === '--tls-verify' && args[i + 1] !== 'true' && args[i + 1] !== 'false' ? '--tls-verify=true' : a));
     let parsed;
     try {
-      parsed = parseArgs({ args, allowPositionals: true, strict: true, options: OPTIONS });
+      parsed = parseArgs({ args: normalized, allowPositionals: true, strict: true, options: OPTIONS });
     } catch (err) {
       throw new UsageError((err as Error).message);
     }

@@ -1,0 +1,64 @@
+/** `uai-assemble build` argument handling, in-process through main(). */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseAdd, parseSize } from '../../src/cli/commands/build.ts';
+import type { CliIo } from '../../src/cli/io.ts';
+import { main } from '../../src/cli/main.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'uai-cli-args-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const FIXTURE = resolve('fixtures/images/uai-rootfs-gzip.sqfs');
+
+function io(): { io: Partial<CliIo>; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const w = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  return {
+    io: { stdout: w((s) => (out += s)), stderr: w((s) => (err += s)), env: {}, cwd: work, signal: new AbortController().signal, isTTY: false },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('build arguments', () => {
+  it('--add SRC:DEST[:MODE] resolves SRC against the working directory', () => {
+    const cli = io().io as CliIo;
+    expect(parseAdd('script.sh:/usr/bin/uai-ssh.sh:0755', cli)).toEqual({
+      dest: '/usr/bin/uai-ssh.sh',
+      content: { path: join(work, 'script.sh') },
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+    });
+    expect(parseAdd('/abs/x:/etc/motd', cli)).toMatchObject({ dest: '/etc/motd', content: { path: '/abs/x' } });
+    expect(() => parseAdd('no-dest', cli)).toThrow(/SRC:DEST/);
+  });
+
+  it('--chunk-size takes K, M, G suffixes', () => {
+    expect(parseSize('5M', '--chunk-size')).toBe(5 * 1024 * 1024);
+    expect(parseSize('1GiB', '--chunk-size')).toBe(1024 ** 3);
+    expect(parseSize('4096', '--chunk-size')).toBe(4096);
+    expect(() => parseSize('lots', '--chunk-size')).toThrow(/number of bytes/);
+  });
+
+  it('a bare --tls-verify means true, as in skopeo; relative oci: paths are under the working directory', async () => {
+    const c = io();
+    const code = await main(['build', FIXTURE, 'oci:layout:t', '--tls-verify', '--quiet'], c.io);
+    expect(c.err()).toBe('');
+    expect(code).toBe(0);
+    expect(c.out()).toBe('oci:layout:t\n');
+    expect(existsSync(join(work, 'layout/index.json'))).toBe(true);
+  });
+
+  it('--help lists the options; --default without --register is a usage error', async () => {
+    const help = io();
+    expect(await main(['build', '--help'], help.io)).toBe(0);
+    expect(help.out()).toContain('--uai-ssh-from docker://REF');
+    const c = io();
+    expect(await main(['build', FIXTURE, 'oci:x', '--default'], c.io)).toBe(2);
+    expect(c.err()).toContain('--default goes with --register');
+  });
+});

@@ -7,3 +7,4 @@ export type { Superblock } from './superblock.ts';
 export { superblockFlagNames } from './superblock.ts';
 export type { CompressorOptions } from './compressor-options.ts';
 export { resolveLimits, type Limits } from './limits.ts';
+export type { CompressorName } from './compression/decompressor.ts';

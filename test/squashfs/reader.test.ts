@@ -34,6 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSource, MemorySource } from '../../src/source/index.ts';
 import { SquashfsImage, SquashfsError, type Entry } from '../../src/squashfs/index.ts';
 import { modeString } from '../../src/cli/commands/ls.ts';
+import { stopDecoderWorkers } from '../../src/squashfs/compression/index.ts';
 
 let tmp: string;
 let tree: string;
@@ -276,8 +277,9 @@ beforeAll(() => {
   xattrs = readXattrs(tree);
 });
 
-afterAll(() => {
+afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
+  await stopDecoderWorkers(); // the lzo decoder's worker pool
 });
 
 const VARIANTS: Array<[string, string[]]> = [

@@ -1,7 +1,8 @@
 /**
  * Seeded mutation test of the reader and the codecs: thousands of damaged copies of the
  * fixture images (bit flips, byte overwrites, truncations, corrupted superblock pointers
- * and counts, damaged metadata, spliced ranges), each opened, walked and every file read.
+ * and counts, damaged metadata, spliced ranges), each opened, a few paths looked up, stats
+ * counted, walked and every file read.
  * Every case must end in a result or a SquashfsError (`UAI_SQFS_*`): never another
  * exception, never a hang, never unbounded memory. Cases run in child processes so one
  * bad case cannot take the runner down; a watchdog kills a child that stops reporting.
@@ -118,6 +119,21 @@ async function run(bytes, signal, index) {
   const image = await SquashfsImage.open(new MemorySource(bytes), { signal, limits: { maxOutputBytes: 256 * 1024 * 1024, maxEntries: 200000 } });
   let entries = 0, bytesRead = 0;
   try {
+    // Path lookups (symlinks followed inside the image) and stats first: a SquashfsError
+    // there is a fine ending for that call, anything else fails the case.
+    for (const [path, followLast] of [['/usr/bin/uai-ssh.sh', false], ['/bin/sh', true], ['/lib64', true], ['/etc/security/limits.d/99-slingshot-network.conf', false]]) {
+      try {
+        const entry = await image.lookup(path, { followLast, signal });
+        if (entry.type === 'file') for await (const chunk of image.readFile(entry, { signal })) bytesRead += chunk.length;
+      } catch (err) {
+        if (!(err && err.name === 'SquashfsError')) throw err;
+      }
+    }
+    try {
+      await image.stats({ signal });
+    } catch (err) {
+      if (!(err && err.name === 'SquashfsError')) throw err;
+    }
     for await (const item of image.walkWithData({ signal })) {
       entries++;
       if (item.data) for await (const chunk of item.data) bytesRead += chunk.length;

@@ -167,7 +167,7 @@ export async function readSuperblock(source: ByteSource, options: { signal?: Abo
     dataStart,
   };
   checkTableOrder(superblock);
-  return { superblock, compressorOptionsBytes: compressorOptionsBytes };
+  return { superblock, compressorOptionsBytes };
 }
 
 /** The table chain: data < inodes < directories ≤ fragments ≤ export ≤ ids ≤ xattrs ≤ bytes_used. */
@@ -186,8 +186,8 @@ function checkTableOrder(sb: Superblock): void {
   let previousName = 'the superblock';
   for (const [name, pos, value] of chain) {
     if (value === undefined) continue;
-    const strict = name === 'directory_table_start' || name === 'inode_table_start';
-    if (value < previous || (strict && value === previous && name !== 'inode_table_start')) {
+    // The inode table is never empty (it holds the root), so the directory table starts after it.
+    if (value < previous || (name === 'directory_table_start' && value === previous)) {
       throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', T, pos, `${name} ${value} lies before ${previousName} (${previous})`);
     }
     if (value >= sb.bytesUsed) {

@@ -13,22 +13,22 @@ import type { RegistryClientOptions } from '../destination/registry/client-api.t
 import { parseDestination } from '../destination/transport.ts';
 import { UaiError, type WarningHandler } from '../errors.ts';
 import { createdTime } from '../image/created.ts';
-import { detectPlatform, parseArch, type Platform } from '../image/elf-arch.ts';
+import { parseArch } from '../image/elf-arch.ts';
 import { parseCmd, parseEntrypoint, parseKeyValues } from '../image/entrypoint.ts';
 import { ImageError } from '../image/errors.ts';
 import { assembleImage, type Image } from '../image/image.ts';
 import { SOURCE_ANNOTATION } from '../image/manifest.ts';
 import type { ImageFormat } from '../image/media-types.ts';
-import { lookupOrUndefined } from '../image/rootfs.ts';
 import { checkCompressionLevel, compressLayer, type LayerCompression } from '../layer/compression/compressed-layer.ts';
 import type { Injection } from '../layer/inject.ts';
 import type { Layer } from '../layer/layer.ts';
 import { createSquashfsLayer } from '../layer/squashfs-layer.ts';
 import type { ByteSource } from '../source/byte-source.ts';
 import { openSquashfs, type BuildImage } from './open-image.ts';
+import { countingLayer, decidePlatform, requireUaiSsh } from './rootfs-checks.ts';
 import { publish, type BuildProgress } from './publish.ts';
 import { resolveSource, type ResolveSourceOptions } from './resolve-source.ts';
-import { fetchUaiSsh, UAI_SSH_PATH } from './uai-ssh-from.ts';
+import { fetchUaiSsh } from './uai-ssh-from.ts';
 
 export const UAI_ENTRYPOINT: readonly string[] = ['/usr/bin/uai-ssh.sh'];
 
@@ -104,33 +104,6 @@ function labelsRecord(labels: BuildOptions['labels']): Record<string, string> {
   return { ...(labels as Record<string, string>) };
 }
 
-/** The same layer, reporting the bytes of each stream as they pass. */
-function countingLayer(inner: Layer, onBytes: (bytes: number) => void): Layer {
-  return {
-    mediaType: inner.mediaType,
-    digest: () => inner.digest(),
-    diffId: () => inner.diffId(),
-    size: () => inner.size(),
-    async *open(options) {
-      let n = 0;
-      let last = 0;
-      for await (const chunk of inner.open(options)) {
-        n += chunk.length;
-        if (n - last >= 1 << 20) {
-          last = n;
-          onBytes(n);
-        }
-        yield chunk;
-      }
-      onBytes(n);
-    },
-  };
-}
-
-function isUaiSshDest(dest: string): boolean {
-  return dest.replace(/^\.?\/+/, '').replace(/\/+/g, '/') === UAI_SSH_PATH;
-}
-
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const t0 = performance.now();
   const signal = options.signal;
@@ -178,51 +151,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     options.onProgress?.({ phase: 'check' });
 
     // Everything that can fail for a reason in the rootfs or the options fails here, before publishing.
-    let platform: Platform;
-    if (platformOverride) platform = platformOverride;
-    else {
-      try {
-        platform = await detectPlatform(image, signal ? { signal } : {});
-      } catch (err) {
-        // No shell to read, but the source's metadata (BOS boot set / IMS record) names one.
-        if (!(err instanceof ImageError && err.code === 'UAI_IMAGE_NO_SHELL' && declaredArch)) throw err;
-        platform = parseArch(declaredArch);
-        options.onWarning?.({
-          code: 'UAI_IMAGE_ARCH_FROM_SOURCE',
-          message: `${err.message.replace(/; pass --arch$/, '')}; using ${platform.architecture}, which ${origin} declares`,
-          details: { declared: declaredArch },
-        });
-      }
-      const declared = declaredArch ? (() => { try { return parseArch(declaredArch).architecture; } catch { return declaredArch; } })() : undefined;
-      if (declared && declared !== platform.architecture) {
-        options.onWarning?.({
-          code: 'UAI_IMAGE_ARCH_MISMATCH',
-          message: `${origin} declares architecture ${declaredArch}, but /bin/sh is ${platform.architecture}; using ${platform.architecture}`,
-          details: { declared: declaredArch, detected: platform.architecture },
-        });
-      }
-    }
+    const platform = await decidePlatform(image, {
+      origin,
+      ...(platformOverride ? { override: platformOverride } : {}),
+      ...(declaredArch ? { declaredArch } : {}),
+      ...(signal ? { signal } : {}),
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
     const add = [...(options.add ?? [])];
     if (options.uaiSshFrom) {
       add.push(await fetchUaiSsh(options.uaiSshFrom, { registry, architecture: platform.architecture, ...(signal ? { signal } : {}) }));
     }
-    if (profile === 'uai' && !add.some((a) => isUaiSshDest(a.dest))) {
-      const entry = await lookupOrUndefined(image, `/${UAI_SSH_PATH}`, signal);
-      if (!entry || entry.type !== 'file') {
-        throw new ImageError(
-          'UAI_IMAGE_NO_UAI_SSH',
-          `${origin}: /${UAI_SSH_PATH} is not in the image (the UAI entrypoint that starts sshd). ` +
-            `Add it with --add FILE:/${UAI_SSH_PATH}, or take it from a stock UAI image with --uai-ssh-from docker://REGISTRY/REPO:TAG ` +
-            `(or use --profile plain for a non-UAI image)`,
-          { details: { path: `/${UAI_SSH_PATH}`, source: origin } },
-        );
-      }
-      if ((entry.mode & 0o111) === 0) {
-        options.onWarning?.({
-          code: 'UAI_IMAGE_UAI_SSH_NOT_EXECUTABLE',
-          message: `/${UAI_SSH_PATH} in ${origin} has mode ${entry.mode.toString(8)}: UAS cannot run it as the entrypoint`,
-        });
-      }
+    if (profile === 'uai') {
+      await requireUaiSsh(image, { add, origin, ...(signal ? { signal } : {}), ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
     }
     const created = createdTime({ env: environment, mkfsTime: image.superblock.mkfsTime });
     const entrypoint =

@@ -237,4 +237,15 @@ describe('build()', () => {
       await tls.stop();
     }
   });
+
+  it('zstd layers: one valid frame holding the tar the diff_id names; skopeo copies it to the registry', async () => {
+    const layout = join(work, 'zstd');
+    const r = await build({ source: withSsh.image, destinations: [`oci:${layout}:t`], compression: 'zstd', compressionLevel: 9, environment: env });
+    expect(r.layer.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    const blob = join(layout, 'blobs/sha256', r.layer.digest.slice(7));
+    const tar = execFileSync('zstd', ['-dc', blob], { maxBuffer: 64 << 20 });
+    execFileSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:t`, `docker://${reg.host}/cray/zstd:v1`], { stdio: 'pipe' });
+    expect(skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/cray/zstd:v1`).Layers).toEqual([r.layer.digest]);
+    expect(`sha256:${createHash('sha256').update(tar).digest('hex')}`).toBe(r.layer.diffId);
+  });
 });

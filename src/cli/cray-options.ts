@@ -70,3 +70,12 @@ export function downloadPathFrom(values: Record<string, unknown>, io: CliIo): st
   const p = str(values, 'download');
   return p === undefined ? undefined : isAbsolute(p) ? p : resolve(io.cwd, p);
 }
+
+/** What `resolveSource` needs from the CSM_SOURCE options: the gateway context and `--download`. */
+export function sourceOptionsFrom(
+  values: Record<string, unknown>,
+  io: CliIo,
+): { cray: CrayContextOptions; download?: string; signal: AbortSignal; env: NodeJS.ProcessEnv } {
+  const download = downloadPathFrom(values, io);
+  return { cray: crayContextOptionsFrom(values, io), signal: io.signal, env: io.env, ...(download ? { download } : {}) };
+}

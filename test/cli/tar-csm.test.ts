@@ -14,7 +14,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; st
   });
 }
 
-describe('uai-assemble tar bos:TEMPLATE with gateway options', () => {
+describe('tar, ls and inspect of bos:TEMPLATE with gateway options', () => {
   let env: CsmEnv;
   beforeAll(async () => {
     env = await startCsmEnv();
@@ -35,6 +35,29 @@ describe('uai-assemble tar bos:TEMPLATE with gateway options', () => {
     expect(local.code).toBe(0);
     expect(JSON.parse(remote.stdout).diffId).toBe(JSON.parse(local.stdout).diffId);
     expect(readFileSync(remoteTar).equals(readFileSync(localTar))).toBe(true);
+  });
+
+  it('ls and inspect read the same image over S3 as from the local file', async () => {
+    const procEnv = { PATH: process.env.PATH, HOME: env.dir };
+    const gateway = ['--api-gateway', env.gw.url, '--token', env.tokenFile];
+    for (const cmd of [['ls', '--json'], ['inspect', '--json']]) {
+      const remote = await cli([cmd[0]!, 'bos:wlm-sessiontemplate-0.1.0', cmd[1]!, ...gateway], procEnv);
+      expect(remote.code, remote.stderr).toBe(0);
+      const local = await cli([cmd[0]!, env.imagePath, cmd[1]!], procEnv);
+      expect(local.code).toBe(0);
+      if (cmd[0] === 'ls') {
+        expect(remote.stdout).toBe(local.stdout);
+        expect(remote.stdout).toContain('"/usr/bin/uai-ssh.sh"');
+      } else {
+        const strip = (s: string) => {
+          const o = JSON.parse(s) as Record<string, unknown>;
+          delete o.image;
+          return o;
+        };
+        expect(JSON.parse(remote.stdout).image).toContain('compute-rootfs.squashfs');
+        expect(strip(remote.stdout)).toEqual(strip(local.stdout));
+      }
+    }
   });
 
   it('names the missing template and exits non-zero', async () => {

@@ -1,27 +1,28 @@
 import { parseArgs } from 'node:util';
 import { resolveSource } from '../../build/resolve-source.ts';
 import { SquashfsImage, superblockFlagNames } from '../../squashfs/index.ts';
+import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE, sourceOptionsFrom } from '../cray-options.ts';
 import { UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
 
-function parse(args: string[]): { image: string; json: boolean } {
+function parse(args: string[]): { image: string; json: boolean; values: Record<string, unknown> } {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' } } });
+    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, ...CRAY_SOURCE_OPTIONS } });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   if (parsed.positionals.length !== 1) throw new UsageError('expected exactly one IMAGE');
-  return { image: parsed.positionals[0]!, json: parsed.values.json === true };
+  return { image: parsed.positionals[0]!, json: parsed.values.json === true, values: parsed.values };
 }
 
 /** `uai-assemble inspect IMAGE [--json]`: superblock, compressor and its options, counts and sizes. */
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'show the superblock, compressor, counts and sizes of a SquashFS image',
-  usage: 'uai-assemble inspect IMAGE [--json]',
+  usage: `uai-assemble inspect IMAGE [--json] [CSM options]\n  IMAGE: a path, s3://BUCKET/KEY, https://URL, bos:TEMPLATE[#BOOTSET] or ims:IMAGE_ID\n${CRAY_SOURCE_USAGE}`,
   async run(args: string[], io: CliIo): Promise<number> {
-    const { image: spec, json } = parse(args);
-    const { source, origin } = await resolveSource(spec, { signal: io.signal, env: io.env });
+    const { image: spec, json, values } = parse(args);
+    const { source, origin } = await resolveSource(spec, sourceOptionsFrom(values, io));
     let image: SquashfsImage;
     try {
       image = await SquashfsImage.open(source, { signal: io.signal, onWarning: (w) => printWarning(io, w) });

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { resolveSource } from '../../build/resolve-source.ts';
 import { SquashfsImage, type Entry } from '../../squashfs/index.ts';
+import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE, sourceOptionsFrom } from '../cray-options.ts';
 import { UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
 
 const TYPE_CHAR: Record<Entry['type'], string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
@@ -50,14 +51,14 @@ export function jsonEntry(entry: Entry): Record<string, unknown> {
   };
 }
 
-function parse(args: string[]): { image: string; path: string | undefined; long: boolean; json: boolean } {
+function parse(args: string[]): { image: string; path: string | undefined; long: boolean; json: boolean; values: Record<string, unknown> } {
   let parsed;
   try {
     parsed = parseArgs({
       args,
       allowPositionals: true,
       strict: true,
-      options: { long: { type: 'boolean', short: 'l' }, json: { type: 'boolean' } },
+      options: { long: { type: 'boolean', short: 'l' }, json: { type: 'boolean' }, ...CRAY_SOURCE_OPTIONS },
     });
   } catch (err) {
     throw new UsageError((err as Error).message);
@@ -66,7 +67,7 @@ function parse(args: string[]): { image: string; path: string | undefined; long:
   if (image === undefined) throw new UsageError('missing IMAGE');
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
   if (parsed.values.long && parsed.values.json) throw new UsageError('--long and --json exclude each other');
-  return { image, path, long: parsed.values.long === true, json: parsed.values.json === true };
+  return { image, path, long: parsed.values.long === true, json: parsed.values.json === true, values: parsed.values };
 }
 
 function isPrefix(prefix: Uint8Array, of: Uint8Array): boolean {
@@ -79,10 +80,10 @@ function isPrefix(prefix: Uint8Array, of: Uint8Array): boolean {
 export const lsCommand: Command = {
   name: 'ls',
   summary: 'list the entries of a SquashFS image (like unsquashfs -lln)',
-  usage: 'uai-assemble ls IMAGE [PATH] [--long|-l] [--json]',
+  usage: `uai-assemble ls IMAGE [PATH] [--long|-l] [--json] [CSM options]\n  IMAGE: a path, s3://BUCKET/KEY, https://URL, bos:TEMPLATE[#BOOTSET] or ims:IMAGE_ID\n${CRAY_SOURCE_USAGE}`,
   async run(args: string[], io: CliIo): Promise<number> {
-    const { image: spec, path, long, json } = parse(args);
-    const { source } = await resolveSource(spec, { signal: io.signal, env: io.env });
+    const { image: spec, path, long, json, values } = parse(args);
+    const { source } = await resolveSource(spec, sourceOptionsFrom(values, io));
     let image: SquashfsImage;
     try {
       image = await SquashfsImage.open(source, { signal: io.signal, onWarning: (w) => printWarning(io, w) });

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { resolveSource } from '../../build/index.ts';
-import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE, crayContextOptionsFrom, downloadPathFrom } from '../cray-options.ts';
+import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE, sourceOptionsFrom } from '../cray-options.ts';
 import { SquashfsImage } from '../../squashfs/index.ts';
 import { createSquashfsLayer, type Injection, type SquashfsLayer } from '../../layer/index.ts';
 import { EXIT_OK, UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
@@ -138,14 +138,7 @@ export const tarCommand: Command = {
     const add = (values.add ?? []).map((spec) => parseAddSpec(spec, io.cwd));
     const onWarning = (w: Parameters<typeof printWarning>[1]) => printWarning(io, w);
 
-    const download = downloadPathFrom(values, io);
-    const { source } = await resolveSource(positionals[0]!, {
-      signal: io.signal,
-      env: io.env,
-      cray: crayContextOptionsFrom(values, io),
-      onWarning,
-      ...(download ? { download } : {}),
-    });
+    const { source } = await resolveSource(positionals[0]!, { ...sourceOptionsFrom(values, io), onWarning });
     let layer: SquashfsLayer;
     try {
       const image = await SquashfsImage.open(source, { signal: io.signal, onWarning });

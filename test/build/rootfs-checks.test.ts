@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decidePlatform, requireUaiSsh } from '../../src/build/rootfs-checks.ts';
+import type { Warning } from '../../src/errors.ts';
+import { FileSource } from '../../src/source/file.ts';
+import { SquashfsImage } from '../../src/squashfs/index.ts';
+import { makeTinyRootfs, type TinyRootfs } from './tiny-rootfs.ts';
+
+let arm: TinyRootfs;
+let notExec: TinyRootfs;
+let armImage: SquashfsImage;
+let notExecImage: SquashfsImage;
+
+beforeAll(async () => {
+  arm = makeTinyRootfs({ machine: 183 });
+  notExec = makeTinyRootfs({ uaiSsh: false, files: { 'usr/bin/uai-ssh.sh': '#!/bin/bash\n' } });
+  armImage = await SquashfsImage.open(await FileSource.open(arm.image));
+  notExecImage = await SquashfsImage.open(await FileSource.open(notExec.image));
+});
+afterAll(async () => {
+  await armImage.close();
+  await notExecImage.close();
+  arm.cleanup();
+  notExec.cleanup();
+});
+
+const noShell = {
+  lookup: async () => {
+    throw Object.assign(new Error('not found'), { code: 'UAI_SQFS_NOT_FOUND' });
+  },
+  readFile: async () => new Uint8Array(),
+};
+
+describe('decidePlatform', () => {
+  it('--arch wins without reading the rootfs', async () => {
+    expect(await decidePlatform(noShell, { origin: 'x', override: { architecture: 'ppc64le' } })).toEqual({ architecture: 'ppc64le' });
+  });
+
+  it('trusts /bin/sh over the declared arch, and warns when they differ', async () => {
+    const warnings: Warning[] = [];
+    const p = await decidePlatform(armImage, { origin: 'bos:t', declaredArch: 'x86_64', onWarning: (w) => warnings.push(w) });
+    expect(p).toEqual({ architecture: 'arm64', variant: 'v8' });
+    expect(warnings.map((w) => w.code)).toEqual(['UAI_IMAGE_ARCH_MISMATCH']);
+    const quiet: Warning[] = [];
+    await decidePlatform(armImage, { origin: 'bos:t', declaredArch: 'aarch64', onWarning: (w) => quiet.push(w) });
+    expect(quiet).toEqual([]);
+  });
+
+  it('without a shell: the declared arch with a warning, else UAI_IMAGE_NO_SHELL', async () => {
+    const warnings: Warning[] = [];
+    expect(await decidePlatform(noShell, { origin: 'ims:1', declaredArch: 'amd64', onWarning: (w) => warnings.push(w) })).toEqual({ architecture: 'amd64' });
+    expect(warnings[0]).toMatchObject({ code: 'UAI_IMAGE_ARCH_FROM_SOURCE', message: expect.stringContaining('ims:1') });
+    await expect(decidePlatform(noShell, { origin: 'f.sqfs' })).rejects.toMatchObject({ code: 'UAI_IMAGE_NO_SHELL' });
+  });
+});
+
+describe('requireUaiSsh', () => {
+  it('accepts the script in the image, or an --add of it in any spelling', async () => {
+    await expect(requireUaiSsh(armImage, { add: [], origin: 'a' })).resolves.toBeUndefined();
+    await expect(requireUaiSsh(noShell, { add: [{ dest: 'usr//bin/uai-ssh.sh', content: new Uint8Array() }], origin: 'a' })).resolves.toBeUndefined();
+    await expect(requireUaiSsh(noShell, { add: [{ dest: '/usr/bin/other.sh', content: new Uint8Array() }], origin: 'a' })).rejects.toMatchObject({
+      code: 'UAI_IMAGE_NO_UAI_SSH',
+    });
+  });
+
+  it('warns when the script is there but not executable', async () => {
+    const warnings: Warning[] = [];
+    await requireUaiSsh(notExecImage, { add: [], origin: 'n.sqfs', onWarning: (w) => warnings.push(w) });
+    expect(warnings).toEqual([expect.objectContaining({ code: 'UAI_IMAGE_UAI_SSH_NOT_EXECUTABLE', message: expect.stringContaining('644') })]);
+  });
+});

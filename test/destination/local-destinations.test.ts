@@ -174,6 +174,14 @@ describe('docker-archive:', () => {
     const bundle = join(work, 'bundle-docker');
     execFileSync('umoci', ['unpack', '--rootless', '--image', `${copy}:t`, bundle], { stdio: 'pipe' });
     expect(readFileSync(join(bundle, 'rootfs/etc/motd'), 'utf8')).toBe('hello from the compute node\n');
+
+    // podman load (its own throwaway storage) takes it under the name given.
+    const podman = ['--storage-driver', 'vfs', '--root', join(work, 'podman-root'), '--runroot', join(work, 'podman-run')];
+    expect(execFileSync('podman', [...podman, 'load', '-i', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toContain('cray/uai:v1');
+    const loaded = execFileSync('podman', [...podman, 'image', 'inspect', 'localhost/cray/uai:v1', '--format', '{{.Architecture}} {{.Config.Entrypoint}}'], {
+      encoding: 'utf8',
+    });
+    expect(loaded.trim()).toBe('amd64 [/usr/bin/uai-ssh.sh]');
   });
 });
 

@@ -216,16 +216,25 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         annotations: { 'org.opencontainers.image.created': created.rfc3339, [SOURCE_ANNOTATION]: origin },
       });
 
-    const destinations: Destination[] = refs.map((ref) =>
-      openDestination(ref, {
-        format,
-        registry,
-        mtime: created.seconds,
-        ...(options.cwd ? { cwd: options.cwd } : {}),
-        ...(options.clientFactory ? { clientFactory: options.clientFactory } : {}),
-        ...(options.onWarning ? { onWarning: options.onWarning } : {}),
-      }),
-    );
+    const destinations: Destination[] = [];
+    try {
+      for (const ref of refs) {
+        destinations.push(
+          openDestination(ref, {
+            format,
+            registry,
+            mtime: created.seconds,
+            ...(options.cwd ? { cwd: options.cwd } : {}),
+            ...(options.clientFactory ? { clientFactory: options.clientFactory } : {}),
+            ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+          }),
+        );
+      }
+    } catch (err) {
+      // e.g. an unreadable --cert-dir: release the clients already made.
+      await Promise.all(destinations.map((d) => d.close().catch(() => undefined)));
+      throw err;
+    }
     const t2 = performance.now();
     const results = await publish({
       destinations,

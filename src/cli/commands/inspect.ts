@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { resolveSource } from '../../build/resolve-source.ts';
-import { SquashfsImage, superblockFlagNames } from '../../squashfs/index.ts';
-import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE, sourceOptionsFrom } from '../cray-options.ts';
-import { UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
+import { superblockFlagNames } from '../../squashfs/index.ts';
+import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
+import { openImageArg } from '../open-image.ts';
+import { UsageError, writeOut, type CliIo, type Command } from '../io.ts';
 
 function parse(args: string[]): { image: string; json: boolean; values: Record<string, unknown> } {
   let parsed;
@@ -22,14 +22,7 @@ export const inspectCommand: Command = {
   usage: `uai-assemble inspect IMAGE [--json] [CSM options]\n  IMAGE: a path, s3://BUCKET/KEY, https://URL, bos:TEMPLATE[#BOOTSET] or ims:IMAGE_ID\n${CRAY_SOURCE_USAGE}`,
   async run(args: string[], io: CliIo): Promise<number> {
     const { image: spec, json, values } = parse(args);
-    const { source, origin } = await resolveSource(spec, sourceOptionsFrom(values, io));
-    let image: SquashfsImage;
-    try {
-      image = await SquashfsImage.open(source, { signal: io.signal, onWarning: (w) => printWarning(io, w) });
-    } catch (err) {
-      await source.close();
-      throw err;
-    }
+    const { image, source, origin } = await openImageArg(spec, values, io);
     try {
       const stats = await image.stats({ signal: io.signal });
       const sb = image.superblock;

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { resolveSource } from '../../build/resolve-source.ts';
-import { SquashfsImage, type Entry } from '../../squashfs/index.ts';
-import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE, sourceOptionsFrom } from '../cray-options.ts';
-import { UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
+import { type Entry } from '../../squashfs/index.ts';
+import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
+import { openImageArg } from '../open-image.ts';
+import { UsageError, writeOut, type CliIo, type Command } from '../io.ts';
 
 const TYPE_CHAR: Record<Entry['type'], string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
 
@@ -83,14 +83,7 @@ export const lsCommand: Command = {
   usage: `uai-assemble ls IMAGE [PATH] [--long|-l] [--json] [CSM options]\n  IMAGE: a path, s3://BUCKET/KEY, https://URL, bos:TEMPLATE[#BOOTSET] or ims:IMAGE_ID\n${CRAY_SOURCE_USAGE}`,
   async run(args: string[], io: CliIo): Promise<number> {
     const { image: spec, path, long, json, values } = parse(args);
-    const { source } = await resolveSource(spec, sourceOptionsFrom(values, io));
-    let image: SquashfsImage;
-    try {
-      image = await SquashfsImage.open(source, { signal: io.signal, onWarning: (w) => printWarning(io, w) });
-    } catch (err) {
-      await source.close();
-      throw err;
-    }
+    const { image } = await openImageArg(spec, values, io);
     try {
       let root: Uint8Array = new Uint8Array(0);
       if (path !== undefined) {

@@ -8,9 +8,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { resolveSource } from '../../build/index.ts';
-import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE, sourceOptionsFrom } from '../cray-options.ts';
-import { SquashfsImage } from '../../squashfs/index.ts';
+import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
+import { openImageArg } from '../open-image.ts';
 import { createSquashfsLayer, type Injection, type SquashfsLayer } from '../../layer/index.ts';
 import { EXIT_OK, UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
 
@@ -138,10 +137,9 @@ export const tarCommand: Command = {
     const add = (values.add ?? []).map((spec) => parseAddSpec(spec, io.cwd));
     const onWarning = (w: Parameters<typeof printWarning>[1]) => printWarning(io, w);
 
-    const { source } = await resolveSource(positionals[0]!, { ...sourceOptionsFrom(values, io), onWarning });
+    const { image } = await openImageArg(positionals[0]!, values, io, onWarning);
     let layer: SquashfsLayer;
     try {
-      const image = await SquashfsImage.open(source, { signal: io.signal, onWarning });
       layer = createSquashfsLayer(image, {
         signal: io.signal,
         exclude: values.exclude ?? [],
@@ -154,7 +152,7 @@ export const tarCommand: Command = {
       if (toStdout) await writeAll(stream, io.stdout, io.signal);
       else await writeFileAtomically(stream, resolve(io.cwd, values.output!), io.signal);
     } finally {
-      await source.close();
+      await image.close();
     }
 
     const stats = layer.stats();

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecompressor, decodeCompressorOptions, stopDecoderWorkers, type Decompressor } from '../../src/squashfs/compression/index.ts';
 import { xzShape } from '../../src/squashfs/compression/xz-bound.ts';
 import { createLz4Decompressor } from '../../src/squashfs/compression/lz4.ts';
+import { DECODER_WORKERS, decoderWorkersRunning } from '../../src/squashfs/compression/worker-pool.ts';
 import { SquashfsError } from '../../src/squashfs/errors.ts';
 import { compressorOptionsBytes, fragmentBlocks, metadataBlocks, mksquashfs, parseSuperblock, singleFileBlocks, type RawBlock } from '../support/fixtures.ts';
 
@@ -146,6 +147,19 @@ describe('lz4 fallback decoder', () => {
       checkBlock(b, outs[i]!);
       expect(Buffer.from(outs[i]!).equals(native.decompressSync(b.data, b.maxLength))).toBe(true);
     });
+  });
+});
+
+describe('parallel decoding', () => {
+  it('lzo data blocks in flight together are spread over every worker of the pool', async () => {
+    await stopDecoderWorkers();
+    expect(decoderWorkersRunning()).toBe(0);
+    const dec = createDecompressor(3);
+    const blocks = allBlocks('lzo', dec).filter((b) => b.kind === 'data');
+    expect(blocks.length).toBeGreaterThanOrEqual(DECODER_WORKERS);
+    const outs = await Promise.all(blocks.map((b) => dec.decompress(b.data, b.maxLength)));
+    blocks.forEach((b, i) => checkBlock(b, outs[i]!));
+    expect(decoderWorkersRunning()).toBe(DECODER_WORKERS);
   });
 });
 

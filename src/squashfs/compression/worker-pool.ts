@@ -79,3 +79,11 @@ export async function stopDecoderWorkers(): Promise<void> {
   const running = slots.splice(0, slots.length).filter((s): s is Slot => s !== undefined);
   await Promise.all(running.map((s) => s.worker.terminate()));
 }
+
+/** How many decoder workers are running (tests check that async calls spread over them). */
+export function decoderWorkersRunning(): number {
+  return slots.filter((s) => s !== undefined).length;
+}
+
+/** The pool size: one worker per core, at most 4. */
+export const DECODER_WORKERS = SIZE;

@@ -1,5 +1,5 @@
 /** `uai-assemble build` argument handling, in-process through main(). */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -51,6 +51,15 @@ describe('build arguments', () => {
     expect(code).toBe(0);
     expect(c.out()).toBe('oci:layout:t\n');
     expect(existsSync(join(work, 'layout/index.json'))).toBe(true);
+  });
+
+  it('a relative SOURCE path is read from the working directory given to main()', async () => {
+    copyFileSync(FIXTURE, join(work, 'rootfs.sqfs'));
+    const c = io();
+    const code = await main(['build', 'rootfs.sqfs', 'oci:rel:t', '--quiet'], c.io);
+    expect(c.err()).toBe('');
+    expect(code).toBe(0);
+    expect(existsSync(join(work, 'rel/index.json'))).toBe(true);
   });
 
   it('--help lists the options; --default without --register is a usage error', async () => {

@@ -124,8 +124,12 @@ export const buildCommand: Command = {
       throw new UsageError((err as Error).message);
     }
     const { values, positionals } = parsed;
-    const [sourceSpec, ...dests] = positionals;
-    if (sourceSpec === undefined) throw new UsageError('missing SOURCE');
+    const [givenSource, ...dests] = positionals;
+    if (givenSource === undefined) throw new UsageError('missing SOURCE');
+    // A local path is relative to the command's working directory (tests and embedders
+    // may run main() with another cwd than the process's); it is kept as typed otherwise.
+    const isPath = !/^(bos|ims):/i.test(givenSource) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(givenSource);
+    const sourceSpec = isPath && io.cwd !== process.cwd() ? absolute(io, givenSource) : givenSource;
     const cray = crayContextOptionsFrom(values, io);
     const download = downloadPathFrom(values, io);
 

@@ -248,4 +248,25 @@ describe('build()', () => {
     expect(skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/cray/zstd:v1`).Layers).toEqual([r.layer.digest]);
     expect(`sha256:${createHash('sha256').update(tar).digest('hex')}`).toBe(r.layer.diffId);
   });
+
+  it('a multi-block parallel gzip layer is one valid member whose tar matches the diff_id (registry and layout agree)', async () => {
+    const big = makeTinyRootfs({ bigFile: 6 * 1024 * 1024 + 12345, files: { 'etc/text.conf': 'key = value\n'.repeat(200_000) } });
+    try {
+      const layout = join(work, 'multi-block');
+      const r = await build({ source: big.image, destinations: [`docker://${reg.host}/cray/big:v1`, `oci:${layout}:t`], compression: 'gzip', environment: env });
+      const blob = join(layout, 'blobs/sha256', r.layer.digest.slice(7));
+      execFileSync('gzip', ['-t', blob]);
+      const gz = readFileSync(blob);
+      expect([...gz.subarray(0, 3)]).toEqual([0x1f, 0x8b, 8]);
+      const tar = execFileSync('zcat', [blob], { maxBuffer: 64 << 20 });
+      expect(tar.length).toBeGreaterThan(8 * 1024 * 1024); // several 1 MiB blocks
+      expect(`sha256:${createHash('sha256').update(tar).digest('hex')}`).toBe(r.layer.diffId);
+      expect(r.destinations[1]!.layer.digest).toBe(r.layer.digest);
+      const copy = join(work, 'multi-block-pulled');
+      execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${reg.host}/cray/big:v1`, `oci:${copy}:t`], { stdio: 'pipe' });
+      expect(readFileSync(join(unpack(copy, 't', 'b-big'), 'var/big.bin')).length).toBe(6 * 1024 * 1024 + 12345);
+    } finally {
+      big.cleanup();
+    }
+  });
 });

@@ -3,14 +3,3 @@ export { build, UAI_ENTRYPOINT, type BuildOptions, type BuildResult } from './bu
 export { publish, type PublishOptions, type BuildProgress } from './publish.ts';
 export { fetchUaiSsh, UAI_SSH_PATH, type UaiSshFromOptions } from './uai-ssh-from.ts';
 export { openSquashfs, type BuildImage } from './open-image.ts';
-// Layer compression is public through here until src/layer/index.ts re-exports it.
-export {
-  compressLayer,
-  checkCompressionLevel,
-  parallelGzip,
-  zstdCompress,
-  LAYER_MEDIA_TYPES,
-  type LayerCompression,
-  type CompressLayerOptions,
-  type ParallelGzipOptions,
-} from '../layer/compression/index.ts';

@@ -62,6 +62,14 @@ describe('build arguments', () => {
     expect(existsSync(join(work, 'rel/index.json'))).toBe(true);
   });
 
+  it('--dry-run resolves SOURCE, prints the plan and writes nothing', async () => {
+    const c = io();
+    expect(await main(['build', FIXTURE, 'oci:dry:t', '--dry-run', '--json'], c.io)).toBe(0);
+    const plan = JSON.parse(c.out());
+    expect(plan).toMatchObject({ source: FIXTURE, origin: FIXTURE, destinations: ['oci:dry:t'], plan: { kind: 'file', access: 'local' } });
+    expect(existsSync(join(work, 'dry'))).toBe(false);
+  });
+
   it('--help lists the options; --default without --register is a usage error', async () => {
     const help = io();
     expect(await main(['build', '--help'], help.io)).toBe(0);

@@ -55,7 +55,8 @@ interface LsLine {
 
 const TYPE_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
 
-describe.each(fixtures())('$name', (fx) => {
+// unsquashfs 4.5.1 cannot read this squashfs-tools-ng image (see fixtures.test.ts).
+describe.each(fixtures().filter((f) => f.name !== 'ng-tree-lz4.sqfs'))('$name', (fx) => {
   it('inspect --json agrees with unsquashfs -s', () => {
     const inspect = JSON.parse(cli(['inspect', '--json', fx.path])) as { superblock: Record<string, number | string>; compressorOptions: Record<string, unknown> | null };
     const s = unsquashfsS(fx.path);

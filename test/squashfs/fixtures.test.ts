@@ -13,6 +13,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stopDecoderWorkers } from '../../src/squashfs/compression/index.ts';
 import { FIXTURES_DIR, IMAGES_DIR, compareWithLln, compareWithTree, expectedListing, fixtures, hardLinkGroups, readAll, unsquashfsLln } from '../support/fixtures.ts';
 
+/**
+ * unsquashfs 4.5.1 refuses this squashfs-tools-ng 1.2 image ("read_id_table: failed to
+ * read id table block"): ng stored the 28-byte id table lz4-compressed in 30 bytes, which
+ * unsquashfs takes for corruption. ng's rdsquashfs and our reader read it; the source-tree
+ * comparison still checks every entry.
+ */
+const UNSQUASHFS_REJECTS = 'ng-tree-lz4.sqfs';
+
 afterAll(async () => {
   await stopDecoderWorkers();
 });
@@ -26,9 +34,9 @@ describe.each(fixtures())('$name', (fx) => {
 
   it('matches unsquashfs -lln and the source tree, content included', async () => {
     const read = await readAll(fx.path);
-    compareWithLln(read.entries, unsquashfsLln(fx.path));
+    if (fx.name !== UNSQUASHFS_REJECTS) compareWithLln(read.entries, unsquashfsLln(fx.path));
     compareWithTree(fx, read, expectedListing(`${IMAGES_DIR}/${listingFile}`));
-    if (listingFile === 'tree.expected.jsonl') {
+    if (listingFile === 'tree.expected.jsonl' && !fx.options.startsWith('gensquashfs')) {
       expect(hardLinkGroups(read.entries)).toEqual(
         expect.arrayContaining([
           ['/data/hardlink-a', '/data/hardlink-b', '/data/sizes/hardlink-c'],

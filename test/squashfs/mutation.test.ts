@@ -33,6 +33,9 @@ const IMAGES = [
   'tree-uncompressed.sqfs',
   'tree-lz4-hc.sqfs',
   'tree-zstd-1m-allfrag.sqfs',
+  // squashfs-tools-ng's writer: its own lzma and xz encoders and table layout.
+  'ng-tree-lzma.sqfs',
+  'ng-tree-xz.sqfs',
 ];
 
 /** The child: runs the cases given on argv and reports one JSON line per case. */

@@ -371,6 +371,9 @@ export function compareWithLln(entries: Entry[], lln: LlnEntry[]): void {
 
 /** Entries equal the source tree's listing (excluding what `-e` left out), content by sha256. */
 export function compareWithTree(fx: Pick<FixtureInfo, 'name' | 'options'>, read: Read, expected: Map<string, Expected>): void {
+  // gensquashfs 1.2 (squashfs-tools-ng) does not detect hard links when packing a directory:
+  // every name gets its own inode with nlink 1.
+  const hardLinks = !fx.options.startsWith('gensquashfs');
   const noXattrs = fx.options.includes('-no-xattrs');
   const excluded = fx.options.match(/-e (.*)$/)?.[1]?.split(' ') ?? [];
   const seen = new Set<string>();
@@ -385,7 +388,7 @@ export function compareWithTree(fx: Pick<FixtureInfo, 'name' | 'options'>, read:
     expect(e.mode, where).toBe(x!.mode);
     expect([e.uid, e.gid], where).toEqual([x!.uid, x!.gid]);
     expect(e.mtime, where).toBe(x!.mtime);
-    if (e.type !== 'dir') expect(e.nlink, where).toBe(x!.nlink);
+    if (e.type !== 'dir') expect(e.nlink, where).toBe(hardLinks ? x!.nlink : 1);
     if (e.type === 'file') {
       expect(e.size, where).toBe(x!.size);
       expect(read.sha256.get(key), where).toBe(x!.sha256);

@@ -302,6 +302,32 @@ sys.stdout.buffer.write(b'\\xfd7zXZ\\0\\0\\x01'+crc(b'\\0\\x01')+blk+idx+crc(bs)
     await expect(lzo.decompress(lzoBomb, 32_768)).rejects.toMatchObject({ code: 'UAI_SQFS_DECOMPRESS' });
   });
 
+  it('an output of exactly maxOutput is accepted, one byte over is refused (every codec)', async () => {
+    const zlib = await import('node:zlib');
+    const { xz, lzma } = await import('@napi-rs/lzma');
+    const lz4napi = await import('lz4-napi');
+    const data = Buffer.from('0123456789abcdefghijklmnopqr'); // 28 bytes, like a 7-entry id table
+    const alone = Buffer.from(lzma.compressSync(data));
+    alone.writeBigUInt64LE(28n, 5); // as mksquashfs writes it: the real size
+    // LZO1X by hand: a 28-byte literal run (first byte 17 + 28), then the end marker.
+    const lzo = Buffer.concat([Buffer.from([17 + 28]), data, Buffer.from([0x11, 0, 0])]);
+    const cases: Array<[number, Uint8Array]> = [
+      [1, zlib.deflateSync(data)],
+      [2, alone],
+      [3, lzo],
+      [4, xz.compressSync(data)],
+      [5, lz4napi.compressSync(data).subarray(4)],
+      [6, zlib.zstdCompressSync(data)],
+    ];
+    for (const [id, packed] of cases) {
+      const dec = createDecompressor(id);
+      expect(Buffer.from(dec.decompressSync(packed, 28)).equals(data), dec.name).toBe(true);
+      expect(Buffer.from(await dec.decompress(packed, 28)).equals(data), dec.name).toBe(true);
+      expect(() => dec.decompressSync(packed, 27), dec.name).toThrow(expect.objectContaining({ code: 'UAI_SQFS_DECOMPRESS' }));
+      await expect(dec.decompress(packed, 27), dec.name).rejects.toMatchObject({ code: 'UAI_SQFS_DECOMPRESS' });
+    }
+  });
+
   it('unknown compressor ids are UAI_SQFS_UNSUPPORTED at the superblock field', () => {
     for (const id of [0, 7, 0xffff]) {
       expect(() => createDecompressor(id)).toThrow(expect.objectContaining({ code: 'UAI_SQFS_UNSUPPORTED', table: 'superblock', offset: 20 }));

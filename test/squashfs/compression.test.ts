@@ -219,6 +219,29 @@ describe('damaged blocks', () => {
   });
 });
 
+describe('random input', () => {
+  it('every codec turns random bytes (with and without a valid magic) into UAI_SQFS_DECOMPRESS or bounded output', async () => {
+    const rand = prng(Number(process.env.SEED ?? 99));
+    const magics: Record<number, number[]> = { 1: [0x78, 0xda], 2: [0x5d, 0, 0, 2, 0], 4: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 0, 1, 0x69, 0x22, 0xde, 0x36], 6: [0x28, 0xb5, 0x2f, 0xfd] };
+    for (const id of [1, 2, 3, 4, 5, 6]) {
+      const dec = createDecompressor(id);
+      for (let n = 0; n < 300; n++) {
+        const input = new Uint8Array(Math.floor(rand() * 300));
+        for (let i = 0; i < input.length; i++) input[i] = Math.floor(rand() * 256);
+        if (n % 2 === 0) input.set((magics[id] ?? []).slice(0, input.length));
+        for (const run of [() => dec.decompressSync(input, 8192), () => dec.decompress(input, 8192)]) {
+          try {
+            expect((await run()).length).toBeLessThanOrEqual(8192);
+          } catch (err) {
+            expect(err, `${dec.name} case ${n}`).toBeInstanceOf(SquashfsError);
+            expect((err as SquashfsError).code).toBe('UAI_SQFS_DECOMPRESS');
+          }
+        }
+      }
+    }
+  });
+});
+
 describe('bombs and limits', () => {
   const big = Buffer.alloc(32 << 20, 0x41);
 

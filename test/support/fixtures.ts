@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -54,11 +54,17 @@ export type LargeFixtureName = 'sparse-5g' | 'many-entries';
  */
 export function largeFixture(name: LargeFixtureName): string {
   const path = join(BUILD_DIR, `${name}.sqfs`);
-  if (!existsSync(path)) {
+  // The cache is keyed on the scripts that make it: a changed tree.py rebuilds.
+  const stamp = join(BUILD_DIR, `${name}.stamp`);
+  const scripts = createHash('sha256').update(readFileSync(join(FIXTURES_DIR, 'tree.py'))).update(readFileSync(join(FIXTURES_DIR, 'build.sh'))).digest('hex');
+  const fresh = existsSync(path) && existsSync(stamp) && readFileSync(stamp, 'utf8') === scripts;
+  if (!fresh) {
+    rmSync(path, { force: true });
     mkdirSync(BUILD_DIR, { recursive: true });
     const r = spawnSync('bash', [join(FIXTURES_DIR, 'build.sh'), 'large', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (r.status !== 0) throw new Error(`fixtures/build.sh large ${name} failed: ${r.stderr}`);
     if (!existsSync(path)) throw new Error(`fixtures/build.sh large ${name} did not write ${path}`);
+    writeFileSync(stamp, scripts);
   }
   return path;
 }

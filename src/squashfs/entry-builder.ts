@@ -4,13 +4,18 @@ import type { ImageContext } from './context.ts';
 import type { Inode } from './inode.ts';
 import { decodeName } from './binary.ts';
 import { deviceMajor, deviceMinor } from './inode.ts';
+import type { ByteSlab } from './byte-slab.ts';
 
 export const EMPTY_BYTES = new Uint8Array(0);
 
-/** `parentRaw + "/" + name` (or just `name` under the root). */
-export function joinRaw(parentRaw: Uint8Array, name: Uint8Array): Uint8Array {
-  if (parentRaw.length === 0) return name.slice();
-  const out = new Uint8Array(parentRaw.length + 1 + name.length);
+/** `parentRaw + "/" + name` (or just `name` under the root), cut from `slab` if given. */
+export function joinRaw(parentRaw: Uint8Array, name: Uint8Array, slab?: ByteSlab): Uint8Array {
+  const length = parentRaw.length === 0 ? name.length : parentRaw.length + 1 + name.length;
+  const out = slab ? slab.alloc(length) : new Uint8Array(length);
+  if (parentRaw.length === 0) {
+    out.set(name, 0);
+    return out;
+  }
   out.set(parentRaw, 0);
   out[parentRaw.length] = 0x2f;
   out.set(name, parentRaw.length + 1);
@@ -31,7 +36,6 @@ export function makeEntry(
   rawName: Uint8Array,
   depth: number,
 ): Entry {
-  const what = `inode ${inode.number}`;
   const kind = inode.kind;
   const entry: {
     -readonly [K in keyof Entry]: Entry[K];
@@ -42,8 +46,8 @@ export function makeEntry(
     depth,
     type: kind,
     mode: inode.mode,
-    uid: ctx.ids.get(inode.uidIndex, `${what} uid`),
-    gid: ctx.ids.get(inode.gidIndex, `${what} gid`),
+    uid: ctx.ids.get(inode.uidIndex, () => `inode ${inode.number} uid`),
+    gid: ctx.ids.get(inode.gidIndex, () => `inode ${inode.number} gid`),
     mtime: inode.mtime,
     size: kind === 'file' || kind === 'symlink' ? inode.size : 0,
     nlink: inode.nlink,

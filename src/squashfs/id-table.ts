@@ -3,6 +3,7 @@ import type { ByteSource } from '../source/byte-source.ts';
 import type { Decompressor } from './compression/decompressor.ts';
 import type { Superblock } from './superblock.ts';
 import { SquashfsError } from './errors.ts';
+import { describe, type Describe } from './meta-reader.ts';
 import { loadLookupTable } from './table.ts';
 
 export class IdTable {
@@ -44,10 +45,10 @@ export class IdTable {
   }
 
   /** The id at `index`; throws UAI_SQFS_OUT_OF_BOUNDS past the table. */
-  get(index: number, what: string): number {
+  get(index: number, what: Describe): number {
     const id = this.#ids[index];
     if (id === undefined) {
-      throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', 'id table', this.#listStart, `${what}: id index ${index} is not below the id count ${this.#ids.length}`);
+      throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', 'id table', this.#listStart, `${describe(what)}: id index ${index} is not below the id count ${this.#ids.length}`);
     }
     return id;
   }

@@ -51,7 +51,7 @@ const EMPTY_BLOCKS = new Uint32Array(0);
 /** Decodes the inode at reference `ref` in the (fully loaded) inode table. */
 export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, limits: Limits): Inode {
   const view = table.view;
-  const start = table.resolve(refBlock(ref), refOffset(ref), `inode ref ${ref}`);
+  const start = table.resolve(refBlock(ref), refOffset(ref), () => `inode ref ${ref}`);
   table.need(start, 16, 'inode header');
   const type = view.getUint16(start, true);
   if (type < 1 || type > 14) {
@@ -85,7 +85,7 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
     rdev: 0,
   };
   const p = start + 16;
-  const what = `inode ${number} (type ${type})`;
+  const what = (): string => `inode ${number} (type ${type})`;
   switch (type) {
     case 1: // basic directory
       table.need(p, 16, what);
@@ -114,8 +114,8 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
       break;
     case 9: // extended file
       table.need(p, 40, what);
-      inode.blocksStart = readU64(view, p, table.name, table.imageOffset(p), `${what} start_block`);
-      inode.size = readU64(view, p + 8, table.name, table.imageOffset(p), `${what} file_size`);
+      inode.blocksStart = readU64(view, p, table.name, table.imageOffset(p), `${what()} start_block`);
+      inode.size = readU64(view, p + 8, table.name, table.imageOffset(p), `${what()} file_size`);
       inode.nlink = view.getUint32(p + 24, true);
       inode.fragment = view.getUint32(p + 28, true);
       inode.fragmentOffset = view.getUint32(p + 32, true);
@@ -129,10 +129,10 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
       const size = view.getUint32(p + 4, true);
       const extra = type === 10 ? 4 : 0;
       if (size + extra > table.remaining(p + 8)) {
-        throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(start), `${what}: symlink_size ${size} passes the end of the inode table`);
+        throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(start), `${what()}: symlink_size ${size} passes the end of the inode table`);
       }
       if (size > limits.maxSymlinkTarget) {
-        throw new SquashfsError('UAI_SQFS_LIMIT', table.name, table.imageOffset(start), `${what}: symlink_size ${size} is over the limit of ${limits.maxSymlinkTarget}`);
+        throw new SquashfsError('UAI_SQFS_LIMIT', table.name, table.imageOffset(start), `${what()}: symlink_size ${size} is over the limit of ${limits.maxSymlinkTarget}`);
       }
       inode.size = size;
       inode.target = table.bytes.slice(p + 8, p + 8 + size);
@@ -158,16 +158,16 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
 }
 
 /** The block-size list of a file inode, checked word by word against the data area. */
-function readBlockList(table: MetadataTable, pos: number, inode: Inode, sb: Superblock, what: string): Uint32Array {
+function readBlockList(table: MetadataTable, pos: number, inode: Inode, sb: Superblock, what: () => string): Uint32Array {
   const hasFragment = inode.fragment !== NO_FRAGMENT;
   if (hasFragment && inode.fragment >= sb.fragments) {
-    throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what}: fragment index ${inode.fragment} is not below the fragment count ${sb.fragments}`);
+    throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what()}: fragment index ${inode.fragment} is not below the fragment count ${sb.fragments}`);
   }
   const full = Math.floor(inode.size / sb.blockSize);
   const count = hasFragment || inode.size % sb.blockSize === 0 ? full : full + 1;
   if (count === 0) return EMPTY_BLOCKS;
   if (count * 4 > table.remaining(pos)) {
-    throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what}: file_size ${inode.size} needs ${count} block sizes, which pass the end of the inode table`);
+    throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what()}: file_size ${inode.size} needs ${count} block sizes, which pass the end of the inode table`);
   }
   const view = table.view;
   const sizes = new Uint32Array(count);
@@ -176,13 +176,13 @@ function readBlockList(table: MetadataTable, pos: number, inode: Inode, sb: Supe
     const word = view.getUint32(pos + i * 4, true);
     const size = word & 0x00ff_ffff;
     if (word >>> 25 !== 0 || size > sb.blockSize) {
-      throw new SquashfsError('UAI_SQFS_OVERFLOW', table.name, table.imageOffset(pos), `${what}: block ${i} size word 0x${word.toString(16)} is not a block of at most ${sb.blockSize} bytes`);
+      throw new SquashfsError('UAI_SQFS_OVERFLOW', table.name, table.imageOffset(pos), `${what()}: block ${i} size word 0x${word.toString(16)} is not a block of at most ${sb.blockSize} bytes`);
     }
     sizes[i] = word;
     disk += size;
   }
   if (disk > 0 && (inode.blocksStart < sb.dataStart || inode.blocksStart + disk > sb.inodeTableStart)) {
-    throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what}: data [${inode.blocksStart}, ${inode.blocksStart + disk}) is outside the data area [${sb.dataStart}, ${sb.inodeTableStart})`);
+    throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what()}: data [${inode.blocksStart}, ${inode.blocksStart + disk}) is outside the data area [${sb.dataStart}, ${sb.inodeTableStart})`);
   }
   return sizes;
 }

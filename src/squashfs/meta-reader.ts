@@ -15,6 +15,13 @@ import { viewOf } from './binary.ts';
 const READ_WINDOW = 4 * 1024 * 1024;
 
 /** Decompresses one metadata block whose header is `header`; `payload` is its on-disk bytes. */
+/** What is being read, for error messages: a function when building the text would cost on the hot path. */
+export type Describe = string | (() => string);
+
+export function describe(what: Describe): string {
+  return typeof what === 'string' ? what : what();
+}
+
 export function decodeMetadataBlock(
   decompressor: Decompressor,
   header: number,
@@ -128,15 +135,15 @@ export class MetadataTable {
   }
 
   /** The position in `bytes` of reference `(block, offset)`; both are validated. */
-  resolve(block: number, offset: number, what: string): number {
+  resolve(block: number, offset: number, what: Describe): number {
     const base = this.#blocks.get(block);
     if (base === undefined) {
-      throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', this.name, this.start + block, `${what}: no metadata block starts at table offset ${block}`, {
+      throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', this.name, this.start + block, `${describe(what)}: no metadata block starts at table offset ${block}`, {
         details: { block, offset },
       });
     }
     if (offset >= METADATA_SIZE || base + offset >= this.bytes.length) {
-      throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', this.name, this.start + block, `${what}: offset ${offset} is outside the block`, {
+      throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', this.name, this.start + block, `${describe(what)}: offset ${offset} is outside the block`, {
         details: { block, offset },
       });
     }
@@ -144,9 +151,9 @@ export class MetadataTable {
   }
 
   /** Throws unless `length` bytes at `pos` are inside the table. */
-  need(pos: number, length: number, what: string): void {
+  need(pos: number, length: number, what: Describe): void {
     if (pos + length > this.bytes.length) {
-      throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', this.name, this.imageOffset(pos), `${what}: ${length} bytes at uncompressed offset ${pos} pass the table end (${this.bytes.length} bytes)`, {
+      throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', this.name, this.imageOffset(pos), `${describe(what)}: ${length} bytes at uncompressed offset ${pos} pass the table end (${this.bytes.length} bytes)`, {
         details: { position: pos, length },
       });
     }

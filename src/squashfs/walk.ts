@@ -13,6 +13,7 @@ import { decodeInode, type Inode } from './inode.ts';
 import { readDirectory } from './directory-reader.ts';
 import { EMPTY_BYTES, joinPath, joinRaw, makeEntry } from './entry-builder.ts';
 import { showName } from './binary.ts';
+import { ByteSlab } from './byte-slab.ts';
 
 export interface WalkOptions {
   signal?: AbortSignal;
@@ -58,6 +59,7 @@ export function* walkTree(ctx: ImageContext, options: WalkOptions = {}): Generat
   const visitedDirs = new Set<number>();
   const visitedDirNumbers = new Set<number>();
   const linkedFiles = new Set<number>();
+  const slab = new ByteSlab();
   let entries = 0;
   let declared = 0;
 
@@ -103,7 +105,7 @@ export function* walkTree(ctx: ImageContext, options: WalkOptions = {}): Generat
     }
     const inode = inodeForEntry(ctx, dirEntry, frame.path);
     const depth = frame.depth + 1;
-    const entry = makeEntry(ctx, inode, dirEntry.ref, joinPath(frame.path, dirEntry.name), joinRaw(frame.rawPath, dirEntry.name), dirEntry.name, depth);
+    const entry = makeEntry(ctx, inode, dirEntry.ref, joinPath(frame.path, dirEntry.name), joinRaw(frame.rawPath, dirEntry.name, slab), dirEntry.name, depth);
     if (prune?.(entry)) continue;
     count(entry);
     if (inode.kind === 'dir') {

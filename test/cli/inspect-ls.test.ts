@@ -157,3 +157,17 @@ describe('uai-assemble inspect', () => {
     expect((await cli(['inspect'])).code).toBe(2);
   });
 });
+
+describe('ls --json and names that are not UTF-8', () => {
+  it('adds the exact bytes in base64 only where the path text is lossy', async () => {
+    const out = execFileSync(process.execPath, ['src/cli/main.ts', 'ls', 'fixtures/images/tree-gzip.sqfs', '--json'], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    const entries = out.trim().split('\n').map((l) => JSON.parse(l) as { path: string; pathBase64?: string });
+    const lossy = entries.filter((e) => e.pathBase64 !== undefined);
+    expect(lossy.map((e) => Buffer.from(e.pathBase64!, 'base64').toString('latin1'))).toEqual(['names/latin1-\xe9t\xe9-\xff']);
+    expect(lossy[0]!.path).toContain('\uFFFD');
+    expect(entries.length - lossy.length).toBeGreaterThan(100);
+  });
+});

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 
 // Every external program a test runs; each comes from a package in .ci/apt-packages.txt.
 const REQUIRED_TOOLS = [
-  'mksquashfs', 'unsquashfs', 'sqfs2tar',
+  'mksquashfs', 'unsquashfs', 'sqfs2tar', 'gensquashfs',
   'getfattr', 'setfattr', 'getcap', 'setcap',
   'docker-registry', 'skopeo', 'umoci', 'openssl', 'htpasswd',
   'tar', 'gzip', 'zstd', 'python3', '/usr/bin/time',

@@ -48,7 +48,19 @@ export function jsonEntry(entry: Entry): Record<string, unknown> {
     major: entry.major,
     minor: entry.minor,
     xattrs,
+    // `path` and `target` replace bytes that are not UTF-8; then the exact bytes follow in base64.
+    ...(lossy(entry.rawPath, entry.path.slice(1)) ? { pathBase64: b64(entry.rawPath) } : {}),
+    ...(entry.target && lossy(entry.target, entry.targetString ?? '') ? { targetBase64: b64(entry.target) } : {}),
   };
+}
+
+function b64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** True when `text` is not an exact decoding of `bytes` (non-UTF-8 bytes were replaced). */
+function lossy(bytes: Uint8Array, text: string): boolean {
+  return !Buffer.from(text, 'utf8').equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
 function parse(args: string[]): { image: string; path: string | undefined; long: boolean; json: boolean; values: Record<string, unknown> } {

@@ -7,7 +7,8 @@
  */
 import type { Entry } from '../squashfs/entry.ts';
 import { throwIfAborted, type WarningHandler } from '../errors.ts';
-import { concatBytes, utf8 } from './bytes.ts';
+import { ByteSlab } from '../squashfs/byte-slab.ts';
+import { utf8 } from './bytes.ts';
 import { LayerError } from './errors.ts';
 import { ExcludeFilter, type FilterOptions } from './filters.ts';
 import { HardLinks } from './hard-links.ts';
@@ -71,9 +72,14 @@ const DOT_SLASH = utf8('./');
 const SLASH = utf8('/');
 const WHITEOUT = utf8('.wh.');
 
-function archiveName(rawPath: Uint8Array, isDir: boolean): Uint8Array {
+/** `./` + rawPath (+ `/` for a directory), cut from `slab` (one small buffer per entry would cost the GC). */
+function archiveName(rawPath: Uint8Array, isDir: boolean, slab: ByteSlab): Uint8Array {
   if (rawPath.length === 0) return DOT_SLASH;
-  return isDir ? concatBytes(DOT_SLASH, rawPath, SLASH) : concatBytes(DOT_SLASH, rawPath);
+  const out = slab.alloc(2 + rawPath.length + (isDir ? 1 : 0));
+  out.set(DOT_SLASH, 0);
+  out.set(rawPath, 2);
+  if (isDir) out[out.length - 1] = SLASH[0]!;
+  return out;
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
@@ -112,6 +118,7 @@ export async function* layerTar(
   const plan = await InjectionPlan.resolve(options.add ?? [], { mtime: mkfsTime, signal });
   const merger = new InjectionMerger(plan);
   const links = new HardLinks();
+  const slab = new ByteSlab();
   const writer = new TarWriter(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize });
   const allowWhiteout = options.allowWhiteoutNames === true;
 
@@ -147,10 +154,10 @@ export async function* layerTar(
     const path = `/${new TextDecoder().decode(node.rawPath)}`;
     checkName(node.name, path);
     if (node.kind === 'dir') {
-      writer.addEntry({ name: archiveName(node.rawPath, true), typeflag: TYPE_DIR, mode: node.mode, uid: node.uid, gid: node.gid, size: 0, mtime: node.mtime });
+      writer.addEntry({ name: archiveName(node.rawPath, true, slab), typeflag: TYPE_DIR, mode: node.mode, uid: node.uid, gid: node.gid, size: 0, mtime: node.mtime });
     } else {
       const size = node.content.length;
-      writer.addEntry({ name: archiveName(node.rawPath, false), typeflag: TYPE_FILE, mode: node.mode, uid: node.uid, gid: node.gid, size, mtime: node.mtime });
+      writer.addEntry({ name: archiveName(node.rawPath, false, slab), typeflag: TYPE_FILE, mode: node.mode, uid: node.uid, gid: node.gid, size, mtime: node.mtime });
       writer.addData(node.content);
       writer.endData(size);
     }
@@ -230,7 +237,7 @@ export async function* layerTar(
   function writeEntry(entry: Entry): boolean {
     checkName(entry.rawName, entry.path);
     const isDir = entry.type === 'dir';
-    const name = archiveName(entry.rawPath, isDir);
+    const name = archiveName(entry.rawPath, isDir, slab);
     const linkTarget = links.targetOf(entry);
     if (linkTarget) {
       // No xattrs on a link: they belong to the inode, written with its first name (as sqfs2tar).

@@ -9,7 +9,7 @@ const REQUIRED_TOOLS = [
   'mksquashfs', 'unsquashfs', 'sqfs2tar', 'gensquashfs',
   'getfattr', 'setfattr', 'getcap', 'setcap',
   'docker-registry', 'skopeo', 'umoci', 'openssl', 'htpasswd',
-  'tar', 'gzip', 'zstd', 'python3', '/usr/bin/time',
+  'tar', 'gzip', 'zstd', 'python3', 'podman', '/usr/bin/time',
 ];
 
 export default function setup(): void {

@@ -51,6 +51,13 @@ export interface TarHeaderFields {
 }
 
 const MAGIC = [0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30]; // "ustar\0" "00"
+const MAGIC_SUM = MAGIC.reduce((a, b) => a + b, 0);
+
+function byteSum(bytes: Uint8Array, from: number, to: number): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += bytes[i]!;
+  return sum;
+}
 
 /**
  * Where to cut a name that does not fit the 100-byte name field into prefix (≤ 155
@@ -135,10 +142,13 @@ export function encodeTarHeader(fields: TarHeaderFields, out: Uint8Array, offset
   writeOctal(out, offset + 329, 8, fields.devmajor ?? 0);
   writeOctal(out, offset + 337, 8, fields.devminor ?? 0);
 
-  // Checksum: the sum of all bytes with the checksum field read as eight spaces.
-  let sum = 8 * 0x20;
-  for (let i = 0; i < 148; i++) sum += out[offset + i]!;
-  for (let i = 156; i < BLOCK; i++) sum += out[offset + i]!;
+  // Checksum: the sum of all bytes with the checksum field read as eight spaces. Only
+  // the ranges written above can be non-zero (the block was zeroed first): name, the
+  // numeric fields, typeflag, linkname, magic, devices, prefix.
+  let sum = 8 * 0x20 + MAGIC_SUM;
+  sum += byteSum(out, offset, offset + 148);
+  sum += byteSum(out, offset + 156, offset + 157 + (link === undefined ? 0 : Math.min(100, link.length)));
+  sum += byteSum(out, offset + 329, offset + 345 + (cut >= 0 ? cut : 0));
   writeOctal(out, offset + 148, 7, sum);
   out[offset + 155] = 0x20;
   return need;

@@ -93,7 +93,8 @@ export interface UaiSshFromOptions {
 export async function fetchUaiSsh(reference: string, options: UaiSshFromOptions = {}): Promise<Injection> {
   if (!reference.startsWith('docker://')) throw fail(reference, 'expected docker://HOST/REPO[:TAG]');
   const rest = reference.slice('docker://'.length);
-  const at = rest.indexOf('@');
+  // A digest's `@` follows the repository; an `@` before the last `/` is USER:PASS@ (refused by parseDockerReference).
+  const at = rest.indexOf('@', rest.lastIndexOf('/') + 1);
   const { host, repository, tag } = parseDockerReference(reference, at >= 0 ? rest.slice(0, at) : rest);
   const ref = at >= 0 ? rest.slice(at + 1) : tag;
   const client = options.client ?? new RegistryClient(host, options.registry ?? {});

@@ -3,6 +3,7 @@ import { UaiError } from '../errors.ts';
 export type DestinationErrorCode =
   | 'UAI_DEST_INVALID'
   | 'UAI_DEST_DIGEST_REFERENCE'
+  | 'UAI_DEST_CREDENTIALS_IN_REFERENCE'
   | 'UAI_DEST_IO'
   | 'UAI_DEST_NOT_LAYOUT'
   | 'UAI_DEST_LAYER_MISMATCH'

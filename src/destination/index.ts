@@ -1,6 +1,6 @@
 export type * from './registry/client-api.ts';
 export { RegistryClient, RegistryError, type RegistryErrorCode } from './registry/index.ts';
-export { parseDestination, parseDockerReference, describeDestination, type DestinationRef, type TransportName } from './transport.ts';
+export { parseDestination, parseDockerReference, describeDestination, redactDestination, type DestinationRef, type TransportName } from './transport.ts';
 export type {
   Destination,
   DestinationOptions,

@@ -30,8 +30,36 @@ function checkTag(raw: string, tag: string): string {
   return tag;
 }
 
-/** Parses `docker://HOST[:PORT]/REPO[:TAG]`. `what` names the input for messages. */
+/**
+ * Where `USER[:PASSWORD]@` ends in a docker:// reference (`docker://user:pass@host/repo`),
+ * or -1: the last `@` before the last `/` (a digest's `@` comes after the repository; a
+ * password may itself hold `/` or `@`). Without any `/`, any `@` counts.
+ */
+function userinfoEnd(rest: string): number {
+  const lastSlash = rest.lastIndexOf('/');
+  return lastSlash < 0 ? rest.lastIndexOf('@') : lastSlash === 0 ? -1 : rest.lastIndexOf('@', lastSlash - 1);
+}
+
+/** `docker://user:pass@host/repo:tag` → `docker://***@host/repo:tag`, for messages. */
+export function redactDestination(raw: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(raw);
+  if (!m) return raw;
+  const end = userinfoEnd(m[2]!);
+  return end < 0 ? raw : `${m[1]}***${m[2]!.slice(end)}`;
+}
+
+/** Parses `docker://HOST[:PORT]/REPO[:TAG]`. `raw` names the input for messages. */
 export function parseDockerReference(raw: string, rest: string): { host: string; repository: string; tag: string } {
+  if (userinfoEnd(rest) >= 0) {
+    // Never echo the text before the `@`: it is, or may be, a password.
+    const shown = `docker://***${rest.slice(userinfoEnd(rest))}`;
+    throw new DestinationError(
+      'UAI_DEST_CREDENTIALS_IN_REFERENCE',
+      `destination ${JSON.stringify(shown)}: credentials do not go in the reference; pass them with --creds USER:PASSWORD or an auth file ` +
+        `(--authfile FILE, or the containers/auth.json that podman/skopeo login writes)`,
+      { details: { destination: shown } },
+    );
+  }
   if (rest.includes('@')) {
     throw new DestinationError(
       'UAI_DEST_DIGEST_REFERENCE',

@@ -79,3 +79,35 @@ describe('build arguments', () => {
     expect(c.err()).toContain('--default goes with --register');
   });
 });
+
+describe('credentials in a DEST', () => {
+  const SECRET = 's3cr/et@Pa55';
+  for (const dest of [`docker://alice:${SECRET}@127.0.0.1:5000/cray/uai:v1`, `docker://alice:${SECRET}@registry.local/cray/uai`, `docker://bob@registry.local/cray/uai:v1`]) {
+    it(`${dest.replace(SECRET, '…')}: a usage error that redacts them and names --creds`, async () => {
+      for (const extra of [[] as string[]]) {
+        const c = io();
+        expect(await main(['build', FIXTURE, dest, '--quiet', ...extra], c.io)).toBe(2);
+        expect(c.err()).not.toContain(SECRET);
+        expect(c.err()).not.toContain('alice');
+        expect(c.err()).not.toContain('bob@');
+        expect(c.err()).toContain('--creds');
+        expect(c.err()).toContain('docker://***@');
+        expect(c.out()).toBe('');
+      }
+    });
+  }
+
+  it('--uai-ssh-from with USER:PASS@ is refused without echoing the password', async () => {
+    const c = io();
+    expect(await main(['build', FIXTURE, 'oci:never:t', '--uai-ssh-from', `docker://alice:${SECRET}@registry.local/stock/uai:1`, '--quiet'], c.io)).toBe(1);
+    expect(c.err()).toContain('UAI_DEST_CREDENTIALS_IN_REFERENCE');
+    expect(c.err()).not.toContain(SECRET);
+    expect(existsSync(join(work, 'never'))).toBe(false);
+  });
+
+  it('a digest reference is still told apart from credentials', async () => {
+    const c = io();
+    expect(await main(['build', FIXTURE, `docker://registry.local/cray/uai@sha256:${'a'.repeat(64)}`, '--quiet'], c.io)).toBe(2);
+    expect(c.err()).toContain('a push needs a tag, not a digest');
+  });
+});

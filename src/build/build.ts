@@ -98,6 +98,20 @@ function invalid(message: string, field: string): ImageError {
   return new ImageError('UAI_IMAGE_INVALID_OPTION', message, { details: { field } });
 }
 
+/**
+ * Option pairs that would be silently ignored: Docker schema2 has no zstd layer type (the
+ * registry would get gzip), and a level means nothing without compression.
+ */
+export function compressionConflict(format: ImageFormat | undefined, compression: LayerCompression | undefined, level: number | undefined): { message: string; field: string } | undefined {
+  if (format === 'docker' && compression === 'zstd') {
+    return { message: '--format docker cannot carry a zstd layer (Docker v2 schema2 layers are gzip): use --compression gzip, or --format oci', field: 'compression' };
+  }
+  if (level !== undefined && (compression === undefined || compression === 'none')) {
+    return { message: `--compression-level ${level} needs --compression gzip or zstd (the layer is not compressed)`, field: 'compressionLevel' };
+  }
+  return undefined;
+}
+
 function labelsRecord(labels: BuildOptions['labels']): Record<string, string> {
   if (labels === undefined) return {};
   if (Array.isArray(labels)) return Object.fromEntries(parseKeyValues(labels as readonly string[], 'label'));
@@ -114,6 +128,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   checkCompressionLevel(compression, options.compressionLevel);
   const format = options.format ?? 'oci';
   if (format !== 'oci' && format !== 'docker') throw invalid(`format ${JSON.stringify(format)} is not oci or docker`, 'format');
+  const conflict = compressionConflict(format, options.compression, options.compressionLevel);
+  if (conflict) throw invalid(conflict.message, conflict.field);
   if (options.destinations.length === 0) throw invalid('no destination given', 'destinations');
   const refs = options.destinations.map((d) => parseDestination(d));
   const env = options.env ? [...options.env] : [];

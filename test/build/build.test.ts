@@ -270,3 +270,16 @@ describe('build()', () => {
     }
   });
 });
+
+describe('build() option conflicts', () => {
+  it('refuses format docker + zstd and a level without compression, before opening anything', async () => {
+    await expect(build({ source: '/nonexistent.sqfs', destinations: ['oci:/nonexistent/x'], format: 'docker', compression: 'zstd' })).rejects.toMatchObject({
+      code: 'UAI_IMAGE_INVALID_OPTION',
+      details: { field: 'compression' },
+    });
+    await expect(build({ source: '/nonexistent.sqfs', destinations: ['oci:/nonexistent/x'], compressionLevel: 3 })).rejects.toMatchObject({
+      code: 'UAI_IMAGE_INVALID_OPTION',
+      details: { field: 'compressionLevel' },
+    });
+  });
+});

@@ -111,3 +111,20 @@ describe('credentials in a DEST', () => {
     expect(c.err()).toContain('a push needs a tag, not a digest');
   });
 });
+
+describe('compression options that would be ignored', () => {
+  for (const [args, text] of [
+    [['--format', 'docker', '--compression', 'zstd'], '--format docker cannot carry a zstd layer'],
+    [['--compression', 'none', '--compression-level', '5'], '--compression-level 5 needs --compression gzip or zstd'],
+    [['--compression-level', '5'], '--compression-level 5 needs --compression gzip or zstd'],
+  ] as const) {
+    it(`${args.join(' ')}: usage error, nothing written`, async () => {
+      const c = io();
+      const name = `ignored-${args.length}-${args[1]}`;
+      expect(await main(['build', FIXTURE, `oci:${name}:t`, '--quiet', ...args], c.io)).toBe(2);
+      expect(c.err()).toContain(text);
+      expect(c.err()).toContain('usage:');
+      expect(existsSync(join(work, name))).toBe(false);
+    });
+  }
+});

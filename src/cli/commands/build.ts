@@ -6,7 +6,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build, type BuildOptions, type BuildResult } from '../../build/build.ts';
+import { build, compressionConflict, type BuildOptions, type BuildResult } from '../../build/build.ts';
 import { resolveSource } from '../../build/resolve-source.ts';
 import { createCrayContext } from '../../cray/context.ts';
 import { registerUaiImage } from '../../cray/uas.ts';
@@ -173,6 +173,8 @@ export const buildCommand: Command = {
     const profile = oneOf(str(values, 'profile'), ['uai', 'plain'] as const, '--profile');
     const compression = oneOf(str(values, 'compression'), ['none', 'gzip', 'zstd'] as const, '--compression');
     const format = oneOf(str(values, 'format'), ['oci', 'docker'] as const, '--format');
+    const conflict = compressionConflict(format, compression, level === undefined ? undefined : Number(level));
+    if (conflict) throw new UsageError(conflict.message);
     const options: BuildOptions = {
       source: sourceSpec,
       destinations: dests,

@@ -25,7 +25,7 @@ import type { Layer } from '../layer/layer.ts';
 import { createSquashfsLayer } from '../layer/squashfs-layer.ts';
 import type { ByteSource } from '../source/byte-source.ts';
 import { openSquashfs, type BuildImage } from './open-image.ts';
-import { countingLayer, decidePlatform, requireUaiSsh } from './rootfs-checks.ts';
+import { countingLayer, decidePlatform, requireUaiSsh, uaiSshDefaults } from './rootfs-checks.ts';
 import { publish, type BuildProgress } from './publish.ts';
 import { resolveSource, type ResolveSourceOptions } from './resolve-source.ts';
 import { fetchUaiSsh } from './uai-ssh-from.ts';
@@ -174,7 +174,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(signal ? { signal } : {}),
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     });
-    const add = [...(options.add ?? [])];
+    const add = profile === 'uai' ? uaiSshDefaults(options.add ?? []) : [...(options.add ?? [])];
     if (options.uaiSshFrom) {
       add.push(await fetchUaiSsh(options.uaiSshFrom, { registry, architecture: platform.architecture, ...(signal ? { signal } : {}) }));
     }

@@ -64,6 +64,15 @@ function isUaiSshDest(dest: string): boolean {
 }
 
 /**
+ * The UAI profile's entrypoint must be runnable: an added `/usr/bin/uai-ssh.sh` without an
+ * explicit mode is a root-owned 0755 regular file, whatever the local file's mode (a
+ * 0644 script would leave the UAI unable to start). An explicit mode is kept.
+ */
+export function uaiSshDefaults(add: readonly Injection[]): Injection[] {
+  return add.map((a) => (isUaiSshDest(a.dest) && a.mode === undefined ? { ...a, mode: 0o755, uid: 0, gid: 0 } : a));
+}
+
+/**
  * The UAI profile's rule: /usr/bin/uai-ssh.sh is in the image (a final symlink followed)
  * or among the files added; else `UAI_IMAGE_NO_UAI_SSH`, naming both fixes.
  */

@@ -126,6 +126,29 @@ describe('uai-assemble build', () => {
     expect(statSync(join(work, 'b-added/rootfs/usr/bin/uai-ssh.sh')).mode & 0o777).toBe(0o755);
   });
 
+  it('--add SRC:/usr/bin/uai-ssh.sh without MODE: a 0644 local file goes in root-owned 0755 (registry and layout)', async () => {
+    const script = join(work, 'plain-mode.sh');
+    writeFileSync(script, '#!/bin/bash\necho 0644\n');
+    execFileSync('chmod', ['0644', script]);
+    execFileSync('chown', ['1234:1234', script]);
+    const layout = join(work, 'mode-default');
+    const r = await run([noSsh.image, `docker://${reg.host}/cray/mode:v1`, `oci:${layout}:t`, '--add', `${script}:/usr/bin/uai-ssh.sh`, '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(layout, 'blobs/sha256', JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests[0].digest.slice(7)), 'utf8'));
+    const blob = join(layout, 'blobs/sha256', manifest.layers[0].digest.slice(7));
+    const listing = execFileSync('tar', ['--numeric-owner', '-tvf', blob], { encoding: 'utf8' });
+    expect(listing).toMatch(/^-rwxr-xr-x 0\/0 .* (\.\/)?usr\/bin\/uai-ssh\.sh$/m);
+    // The registry got the very same layer.
+    expect(skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/cray/mode:v1`).Layers).toEqual([manifest.layers[0].digest]);
+    // An explicit MODE still wins.
+    const explicit = join(work, 'mode-explicit');
+    const e = await run([noSsh.image, `oci:${explicit}:t`, '--add', `${script}:/usr/bin/uai-ssh.sh:0700`, '--quiet']);
+    expect(e.code).toBe(0);
+    execFileSync('umoci', ['unpack', '--rootless', '--image', `${explicit}:t`, join(work, 'b-explicit')], { stdio: 'pipe' });
+    expect(statSync(join(work, 'b-explicit/rootfs/usr/bin/uai-ssh.sh')).mode & 0o777).toBe(0o700);
+  });
+
   it('usage mistakes exit 2', async () => {
     for (const args of [
       [fs.image, `docker://${reg.host}/x:y`, '--tls-verify=maybe'],

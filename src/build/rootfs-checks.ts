@@ -31,10 +31,27 @@ function archName(value: string): string {
   }
 }
 
-/** --arch, else /bin/sh's ELF header (warning if the source declared another), else the declared arch. */
+/**
+ * --arch, else /bin/sh's ELF header, else (no shell) the source's declared arch.
+ * When the source declares an arch and /bin/sh is another, `UAI_IMAGE_ARCH_MISMATCH`
+ * (a BOS boot set or IMS record that names the wrong image would otherwise publish an
+ * image UAS runs on the wrong nodes); an explicit --arch overrides it, with a warning.
+ */
 export async function decidePlatform(rootfs: RootfsReader, choice: PlatformChoice): Promise<Platform> {
-  if (choice.override) return choice.override;
   const { declaredArch, origin } = choice;
+  if (choice.override) {
+    if (declaredArch) {
+      const detected = await detectPlatform(rootfs, choice.signal ? { signal: choice.signal } : {}).catch(() => undefined);
+      if (detected && archName(declaredArch) !== detected.architecture) {
+        choice.onWarning?.({
+          code: 'UAI_IMAGE_ARCH_MISMATCH',
+          message: `${origin} declares architecture ${declaredArch}, but /bin/sh is ${detected.architecture}; using ${choice.override.architecture} as --arch says`,
+          details: { declared: declaredArch, detected: detected.architecture, used: choice.override.architecture },
+        });
+      }
+    }
+    return choice.override;
+  }
   let platform: Platform;
   try {
     platform = await detectPlatform(rootfs, choice.signal ? { signal: choice.signal } : {});
@@ -50,11 +67,12 @@ export async function decidePlatform(rootfs: RootfsReader, choice: PlatformChoic
     return platform;
   }
   if (declaredArch && archName(declaredArch) !== platform.architecture) {
-    choice.onWarning?.({
-      code: 'UAI_IMAGE_ARCH_MISMATCH',
-      message: `${origin} declares architecture ${declaredArch}, but /bin/sh is ${platform.architecture}; using ${platform.architecture}`,
-      details: { declared: declaredArch, detected: platform.architecture },
-    });
+    throw new ImageError(
+      'UAI_IMAGE_ARCH_MISMATCH',
+      `${origin} declares architecture ${declaredArch} (${archName(declaredArch)}), but /bin/sh in the image is ${platform.architecture}: ` +
+        `check the boot set or image record, or pass --arch to publish it as that architecture anyway`,
+      { details: { declared: declaredArch, detected: platform.architecture, source: origin } },
+    );
   }
   return platform;
 }

@@ -3,6 +3,7 @@ import { UaiError } from '../errors.ts';
 export type ImageErrorCode =
   | 'UAI_IMAGE_INVALID_OPTION'
   | 'UAI_IMAGE_ARCH'
+  | 'UAI_IMAGE_ARCH_MISMATCH'
   | 'UAI_IMAGE_NO_SHELL'
   | 'UAI_IMAGE_NO_UAI_SSH'
   | 'UAI_IMAGE_CREATED'

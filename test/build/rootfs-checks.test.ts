@@ -35,10 +35,14 @@ describe('decidePlatform', () => {
     expect(await decidePlatform(noShell, { origin: 'x', override: { architecture: 'ppc64le' } })).toEqual({ architecture: 'ppc64le' });
   });
 
-  it('trusts /bin/sh over the declared arch, and warns when they differ', async () => {
+  it('fails with UAI_IMAGE_ARCH_MISMATCH when /bin/sh is not the declared arch; an explicit --arch is used with a warning', async () => {
+    const err = await decidePlatform(armImage, { origin: 'bos:t', declaredArch: 'x86_64' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'UAI_IMAGE_ARCH_MISMATCH', details: { declared: 'x86_64', detected: 'arm64' } });
+    expect((err as Error).message).toContain('x86_64');
+    expect((err as Error).message).toContain('arm64');
     const warnings: Warning[] = [];
-    const p = await decidePlatform(armImage, { origin: 'bos:t', declaredArch: 'x86_64', onWarning: (w) => warnings.push(w) });
-    expect(p).toEqual({ architecture: 'arm64', variant: 'v8' });
+    const p = await decidePlatform(armImage, { origin: 'bos:t', declaredArch: 'x86_64', override: { architecture: 'amd64' }, onWarning: (w) => warnings.push(w) });
+    expect(p).toEqual({ architecture: 'amd64' });
     expect(warnings.map((w) => w.code)).toEqual(['UAI_IMAGE_ARCH_MISMATCH']);
     const quiet: Warning[] = [];
     await decidePlatform(armImage, { origin: 'bos:t', declaredArch: 'aarch64', onWarning: (w) => quiet.push(w) });

@@ -3,23 +3,45 @@
  * command, against the fake CSM gateway, a real s3rver and the real docker-registry.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 import { tagsOf } from '../build/registry-images.ts';
+import { makeTinyRootfs, type TinyRootfs } from '../build/tiny-rootfs.ts';
 import { IMAGE_ID, startCsmEnv, type CsmEnv } from '../cray/csm-env.ts';
 
 let csm: CsmEnv;
 let reg: TestRegistry;
+/** An x86-64 rootfs (/bin/sh is an x86-64 ELF) behind the BOS template `x86-template`, whose `uan` boot set says ARM. */
+let x86: TinyRootfs;
+const X86_TEMPLATE = 'x86-template';
 
 beforeAll(async () => {
   csm = await startCsmEnv();
   reg = await startRegistry({ mode: 'plain' });
+  x86 = makeTinyRootfs({ files: { 'etc/motd': 'from S3\n' } });
+  const bytes = readFileSync(x86.image);
+  const md5 = createHash('md5').update(bytes).digest('hex');
+  await csm.s3.put('boot-images', 'x86/rootfs.squashfs', bytes);
+  await csm.s3.put(
+    'boot-images',
+    'x86/manifest.json',
+    csm.manifest([{ link: { path: 's3://boot-images/x86/rootfs.squashfs', etag: 'x', type: 's3' }, type: 'application/vnd.cray.image.rootfs.squashfs', md5 }]),
+  );
+  const computes = { path: 's3://boot-images/x86/manifest.json', type: 's3', node_roles_groups: ['Compute'], arch: 'X86', rootfs_provider: 'cpss3' };
+  csm.gw.templates.set(X86_TEMPLATE, { boot_sets: { computes, uan: { ...computes, node_roles_groups: ['Application'], arch: 'ARM' } }, enable_cfs: true });
 });
 afterAll(async () => {
   await reg?.stop();
   await csm?.stop();
+  x86?.cleanup();
 });
+
+function manifestDigestOf(ref: string): string {
+  return JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', ref], { encoding: 'utf8' })).Digest;
+}
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
@@ -54,5 +76,22 @@ describe('uai-assemble build from IMS, registered with UAS', () => {
     const r = await cli([`ims:${IMAGE_ID}`, 'oci:/tmp/never-written', '--register', '--api-gateway', csm.gw.url, '--token', csm.tokenFile]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--register needs a docker:// destination');
+  });
+
+  it('a boot set that declares ARM for an x86-64 image: UAI_IMAGE_ARCH_MISMATCH naming both, nothing pushed; --arch overrides with a warning', async () => {
+    const gateway = ['--api-gateway', csm.gw.url, '--token', csm.tokenFile];
+    const r = await cli([`bos:${X86_TEMPLATE}#uan`, `docker://${reg.host}/cray/wrong-arch:1`, '--quiet', ...gateway]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('UAI_IMAGE_ARCH_MISMATCH');
+    expect(r.stderr).toContain('aarch64');
+    expect(r.stderr).toContain('amd64');
+    expect(r.stdout).toBe('');
+    expect(await tagsOf(reg.url, 'cray/wrong-arch')).toEqual([]);
+
+    const forced = await cli([`bos:${X86_TEMPLATE}#uan`, `docker://${reg.host}/cray/wrong-arch:2`, '--arch', 'amd64', '--quiet', ...gateway]);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toContain('warning:');
+    expect(forced.stderr).toContain('as --arch says');
+    expect(await tagsOf(reg.url, 'cray/wrong-arch')).toEqual(['2']);
   });
 });

@@ -82,11 +82,29 @@ describe('uai-assemble ls', () => {
     expect(all.code).toBe(0);
     expect(all.out.split('\n')).toContain('/etc/conf.d/a.conf');
     expect(all.out.startsWith('/\n')).toBe(true);
-    const sub = await cli(['ls', image, '/conf']);
+    const sub = await cli(['ls', image, '/conf/']);
     expect(sub.code).toBe(0);
     expect(sub.out).toBe('/etc/conf.d\n/etc/conf.d/a.conf\n');
+    expect((await cli(['ls', image, 'conf/.'])).out).toBe('/etc/conf.d\n/etc/conf.d/a.conf\n');
+    expect((await cli(['ls', image, '/conf/a.conf'])).out).toBe('/etc/conf.d/a.conf\n');
     const one = await cli(['ls', image, 'etc/hosts']);
     expect(one.out).toBe('/etc/hosts\n');
+  });
+
+  it('lists a symlink named last as the link itself, as ls and unsquashfs -lln do', async () => {
+    const link = await cli(['ls', image, '/conf']);
+    expect(link.err).toBe('');
+    expect(link.code).toBe(0);
+    expect(link.out).toBe('/conf\n');
+    const long = await cli(['ls', '--long', image, '/hosts-link']);
+    expect(long.code).toBe(0);
+    const expected = unsquashfsLines('hosts-link').filter((l) => l.endsWith(' /hosts-link -> /etc/hosts'));
+    expect(expected).toHaveLength(1);
+    expect(long.out).toBe(`${expected[0]}\n`);
+    const json = await cli(['ls', '--json', image, 'hosts-link']);
+    expect(JSON.parse(json.out)).toMatchObject({ path: '/hosts-link', type: 'symlink', target: '/etc/hosts' });
+    // A trailing slash (or `/.`) follows the link, as in ls.
+    expect((await cli(['ls', image, '/hosts-link/'])).out).toBe('/etc/hosts\n');
   });
 
   it('--json writes one object per entry with the documented fields', async () => {

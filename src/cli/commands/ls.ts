@@ -88,6 +88,12 @@ function isPrefix(prefix: Uint8Array, of: Uint8Array): boolean {
   return prefix.length === of.length || prefix.length === 0 || of[prefix.length] === 0x2f;
 }
 
+/** `PATH/`, `PATH/.` and `PATH/..` name what a symlink PATH points to; plain `PATH` names the link. */
+export function followsLast(path: string): boolean {
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  return last === '' || last === '.' || last === '..';
+}
+
 /** `uai-assemble ls IMAGE [PATH] [--long] [--json]`: the tree (or the subtree at PATH). */
 export const lsCommand: Command = {
   name: 'ls',
@@ -99,7 +105,9 @@ export const lsCommand: Command = {
     try {
       let root: Uint8Array = new Uint8Array(0);
       if (path !== undefined) {
-        const target = await image.lookup(path, { followLast: true, signal: io.signal });
+        // Like ls and `unsquashfs -lln`: a symlink named last is listed itself, not its target;
+        // symlinks in the components before it are followed, and so is a last one written `LINK/`.
+        const target = await image.lookup(path, { followLast: followsLast(path), signal: io.signal });
         root = target.rawPath;
       }
       // Keep the ancestors of PATH (to reach it) and everything under it; print only the latter.

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { isUaiError, type Warning } from '../errors.ts';
+import { UaiError, isUaiError, type Warning } from '../errors.ts';
 
 /** What a command may touch of the outside world; tests pass their own. */
 export interface CliIo {
@@ -52,11 +52,91 @@ export function formatError(err: unknown): string {
   return String(err);
 }
 
-export async function writeOut(stream: Writable, text: string): Promise<void> {
-  if (!stream.write(text)) {
-    await new Promise<void>((resolve, reject) => {
-      stream.once('drain', resolve);
-      stream.once('error', reject);
+/**
+ * The reader of an output went away (EPIPE: `ls IMAGE | head -1`). Commands end quietly
+ * with exit 0 on it when the output is stdout, as a GNU tool in a pipeline stops (they die
+ * by SIGPIPE; Node ignores SIGPIPE, so the CLI stops on the EPIPE error instead).
+ */
+export class OutputClosedError extends UaiError {
+  constructor(options?: { cause?: unknown }) {
+    super('UAI_CLI_OUTPUT_CLOSED', 'the output was closed by its reader (EPIPE)', options);
+  }
+}
+
+/** True for the quiet stop of a closed stdout pipe. */
+export function isOutputClosed(err: unknown): err is OutputClosedError {
+  return err instanceof OutputClosedError;
+}
+
+interface Watch {
+  error: Error | undefined;
+  wake: Set<() => void>;
+}
+const watches = new WeakMap<Writable, Watch>();
+
+/**
+ * One 'error' and 'close' listener per output stream, kept for the stream's whole life:
+ * a closed pipe may report EPIPE after a write that returned true, and writes still queued
+ * when a stream is destroyed report errors later; without a listener either one would be
+ * an unhandled 'error' event that kills the process with a stack trace.
+ */
+function watch(stream: Writable): Watch {
+  let w = watches.get(stream);
+  if (w) return w;
+  const state: Watch = { error: undefined, wake: new Set() };
+  const wakeAll = () => {
+    for (const fn of state.wake) fn();
+  };
+  stream.on('error', (err: Error) => {
+    state.error ??= err;
+    wakeAll();
+  });
+  stream.on('drain', wakeAll);
+  stream.on('close', wakeAll);
+  watches.set(stream, state);
+  w = state;
+  return w;
+}
+
+function outputError(stream: Writable, w: Watch): Error | undefined {
+  const err = w.error ?? (stream.destroyed || stream.writableEnded ? Object.assign(new Error('write after the output was closed'), { code: 'ERR_STREAM_DESTROYED' }) : undefined);
+  if (err === undefined) return undefined;
+  if ((err as { code?: unknown }).code === 'EPIPE' || (w.error === undefined && stream.destroyed)) return new OutputClosedError({ cause: err });
+  return err;
+}
+
+/** Writes one chunk and waits while the stream's buffer is full; throws what the stream reports. */
+export async function writeChunk(stream: Writable, chunk: string | Uint8Array): Promise<void> {
+  const w = watch(stream);
+  let err = outputError(stream, w);
+  if (err) throw err;
+  if (stream.write(chunk)) return;
+  while (stream.writableNeedDrain && !stream.destroyed && w.error === undefined) {
+    await new Promise<void>((resolveWait) => {
+      const done = () => {
+        w.wake.delete(done);
+        resolveWait();
+      };
+      w.wake.add(done);
+      // Re-check after registering: the event may have fired before.
+      if (!stream.writableNeedDrain || stream.destroyed || w.error !== undefined) done();
     });
   }
+  err = outputError(stream, w);
+  if (err) throw err;
+}
+
+/** Text to an output (stdout, stderr); see `writeChunk`. */
+export async function writeOut(stream: Writable, text: string): Promise<void> {
+  await writeChunk(stream, text);
+}
+
+/** Copies a byte stream to an output, checking `signal` between chunks. */
+export async function writeAll(chunks: AsyncIterable<Uint8Array>, out: Writable, signal?: AbortSignal): Promise<void> {
+  for await (const chunk of chunks) {
+    await writeChunk(out, chunk);
+    signal?.throwIfAborted();
+  }
+  const err = outputError(out, watch(out));
+  if (err) throw err;
 }

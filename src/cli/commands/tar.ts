@@ -5,13 +5,13 @@
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
 import { openImageArg } from '../open-image.ts';
 import { createSquashfsLayer, type Injection, type SquashfsLayer } from '../../layer/index.ts';
-import { EXIT_OK, UsageError, printWarning, writeOut, type CliIo, type Command } from '../io.ts';
+import { EXIT_OK, UsageError, printWarning, writeAll, writeOut, type CliIo, type Command } from '../io.ts';
 
 const USAGE = [
   'uai-assemble tar IMAGE [-o FILE|-] [--exclude GLOB]... [--no-default-excludes] [--add SRC:DEST[:MODE]]... [--allow-whiteout-names] [--json] [CSM options]',
@@ -34,72 +34,44 @@ export function parseAddSpec(spec: string, cwd: string): Injection {
   return { dest, content: { path: resolve(cwd, src) }, ...(mode === undefined ? {} : { mode }) };
 }
 
-async function writeAll(stream: AsyncIterable<Uint8Array>, out: Writable, signal: AbortSignal): Promise<void> {
-  // One error listener for the whole copy: a closed pipe (EPIPE) may be reported after a
-  // write that returned true, and must stop the loop instead of crashing the process.
-  let failed: Error | undefined;
-  let wake: (() => void) | undefined;
-  const onError = (err: Error) => {
-    failed = err;
-    wake?.();
-  };
-  const onDrain = () => wake?.();
-  out.on('error', onError);
-  out.on('drain', onDrain);
-  try {
-    for await (const chunk of stream) {
-      if (failed) throw failed;
-      if (!out.write(chunk)) {
-        await new Promise<void>((resolveWait) => {
-          wake = resolveWait;
-          if (failed) resolveWait();
-        });
-        wake = undefined;
-      }
-      if (failed) throw failed;
-      signal.throwIfAborted();
-    }
-  } finally {
-    out.off('drain', onDrain);
-    // Keep swallowing late errors of a stream we gave up on; the first one was thrown.
-    if (!failed) out.off('error', onError);
-  }
+/** Destroys `out` (if still open) and waits until its file descriptor is closed. */
+async function closeQuietly(out: WriteStream): Promise<void> {
+  if (out.closed) return;
+  await new Promise<void>((resolveClose) => {
+    out.once('close', () => resolveClose());
+    out.destroy();
+  });
 }
 
 /**
  * Writes beside `file` under a temporary name and renames at the end: never a half file.
+ * On any failure (the layer's, the disk's, an abort) the temporary file is removed and
+ * the error is thrown.
  * An existing non-regular file (`/dev/null`, a FIFO, a terminal) is written in place:
  * renaming over it would replace the device node with a regular file.
  */
 async function writeFileAtomically(stream: AsyncIterable<Uint8Array>, file: string, signal: AbortSignal): Promise<void> {
   const existing = await stat(file).catch(() => undefined);
-  if (existing && !existing.isFile()) {
-    const handle = await open(file, 'w');
-    const out = handle.createWriteStream({ highWaterMark: 1 << 20 });
-    try {
-      await writeAll(stream, out, signal);
-    } finally {
-      out.end();
-      await finished(out).catch(() => undefined);
-    }
-    return;
-  }
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx');
-  const out = handle.createWriteStream({ highWaterMark: 1 << 20 });
+  const inPlace = existing !== undefined && !existing.isFile();
+  const target = inPlace ? file : join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(target, inPlace ? 'w' : 'wx');
+  const out: WriteStream = handle.createWriteStream({ highWaterMark: 1 << 20 });
   try {
     await writeAll(stream, out, signal);
     out.end();
     await finished(out);
-    await rename(temp, file);
   } catch (err) {
-    if (!out.closed) {
-      await new Promise<void>((resolveClose) => {
-        out.once('close', () => resolveClose());
-        out.destroy();
-      });
-    }
-    await unlink(temp).catch(() => undefined);
+    // `out` keeps its error listener (io.ts) until it is closed: writes still queued when
+    // it is destroyed report errors that must not reach the process as unhandled events.
+    await closeQuietly(out);
+    if (!inPlace) await unlink(target).catch(() => undefined);
+    throw err;
+  }
+  if (inPlace) return;
+  try {
+    await rename(target, file);
+  } catch (err) {
+    await unlink(target).catch(() => undefined);
     throw err;
   }
 }

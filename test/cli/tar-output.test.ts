@@ -1,0 +1,78 @@
+/**
+ * `uai-assemble tar -o FILE` failures, run as a real process (`node src/cli/main.ts`) so
+ * that an unhandled stream 'error' event would show as the crash it is: a damaged data
+ * block in a real mksquashfs image, a missing output directory, a whiteout name.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mksquashfs } from '../support/fixtures.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cli-tar-output-'));
+const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+let damaged: string;
+let whiteout: string;
+
+beforeAll(() => {
+  const tree = join(tmp, 'tree');
+  mkdirSync(tree);
+  // a.bin: 1 MB of random bytes (stored uncompressed, written to the tar first, so that
+  // plenty of writes are queued when b.txt fails); b.txt: base64 text, stored compressed.
+  const random = randomBytes(1_000_000);
+  writeFileSync(join(tree, 'a.bin'), random);
+  writeFileSync(join(tree, 'b.txt'), randomBytes(240_000).toString('base64'));
+  const good = join(tmp, 'good.sqfs');
+  mksquashfs(tree, good, ['-comp', 'gzip']);
+  const bytes = readFileSync(good);
+  // b.txt's first (compressed) block follows a.bin's last stored bytes.
+  const tail = random.subarray(random.length - 4096);
+  const at = bytes.indexOf(tail);
+  expect(at).toBeGreaterThan(0);
+  const bBlock = at + tail.length;
+  bytes.fill(0x55, bBlock + 1000, bBlock + 1064);
+  damaged = join(tmp, 'damaged.sqfs');
+  writeFileSync(damaged, bytes);
+
+  const wh = join(tmp, 'wh');
+  mkdirSync(join(wh, 'a'), { recursive: true });
+  writeFileSync(join(wh, 'a', '.wh.b'), '');
+  whiteout = join(tmp, 'wh.sqfs');
+  mksquashfs(wh, whiteout, []);
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [main, 'tar', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+  });
+}
+
+/** One error line with the code, and nothing of a Node crash (stack frames, node:events). */
+function expectOneCleanError(stderr: string, code: RegExp): void {
+  const lines = stderr.split('\n').filter((l) => l.length > 0);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^uai-assemble tar: error: /);
+  expect(lines[0]).toMatch(code);
+  expect(stderr).not.toContain('node:events');
+  expect(stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('uai-assemble tar -o FILE on failure', () => {
+  it('reports a damaged data block in one line, removes the temp file and creates no FILE', async () => {
+    const dir = join(tmp, 'out-damaged');
+    mkdirSync(dir);
+    const r = await cli([damaged, '-o', 'out.tar'], dir);
+    expect(r.code).toBe(1);
+    expectOneCleanError(r.stderr, /UAI_SQFS_(DECOMPRESS|CORRUPTED)/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});

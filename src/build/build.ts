@@ -17,7 +17,6 @@ import { parseArch } from '../image/elf-arch.ts';
 import { parseCmd, parseEntrypoint, parseKeyValues } from '../image/entrypoint.ts';
 import { ImageError } from '../image/errors.ts';
 import { assembleImage, type Image } from '../image/image.ts';
-import { SOURCE_ANNOTATION } from '../image/manifest.ts';
 import type { ImageFormat } from '../image/media-types.ts';
 import { checkCompressionLevel, compressLayer, type LayerCompression } from '../layer/compression/compressed-layer.ts';
 import type { Injection } from '../layer/inject.ts';
@@ -46,6 +45,12 @@ export interface BuildOptions {
   env?: readonly string[];
   /** `KEY=VALUE` strings or a record. */
   labels?: readonly string[] | Readonly<Record<string, string>>;
+  /**
+   * Manifest annotations (OCI only; `KEY=VALUE` strings or a record), e.g. provenance a
+   * user wants recorded. None are added by default: nothing in the config or manifest
+   * depends on how SOURCE was spelled.
+   */
+  annotations?: readonly string[] | Readonly<Record<string, string>>;
   workdir?: string;
   user?: string;
   /** `amd64`, `arm64`, `arm64/v8`… (default: from /bin/sh's ELF header). */
@@ -112,9 +117,9 @@ export function compressionConflict(format: ImageFormat | undefined, compression
   return undefined;
 }
 
-function labelsRecord(labels: BuildOptions['labels']): Record<string, string> {
+function labelsRecord(labels: BuildOptions['labels'] | BuildOptions['annotations'], field = 'label'): Record<string, string> {
   if (labels === undefined) return {};
-  if (Array.isArray(labels)) return Object.fromEntries(parseKeyValues(labels as readonly string[], 'label'));
+  if (Array.isArray(labels)) return Object.fromEntries(parseKeyValues(labels as readonly string[], field));
   return { ...(labels as Record<string, string>) };
 }
 
@@ -135,6 +140,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const env = options.env ? [...options.env] : [];
   parseKeyValues(env, 'env');
   const labels = labelsRecord(options.labels);
+  const annotations = labelsRecord(options.annotations, 'annotation');
   const platformOverride = options.arch ? parseArch(options.arch) : undefined;
   const environment = options.environment ?? process.env;
   const registry: RegistryClientOptions = {
@@ -226,10 +232,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           ...(options.workdir ? { workingDir: options.workdir } : {}),
           ...(options.user ? { user: options.user } : {}),
           labels,
+          // Nothing here names the source: the same rootfs gives the same digests whether
+          // it was read as a relative path, an absolute path, s3://, bos: or ims:.
           createdBy: 'uai-assembler build',
-          comment: `rootfs from ${origin}`,
         },
-        annotations: { 'org.opencontainers.image.created': created.rfc3339, [SOURCE_ANNOTATION]: origin },
+        annotations: { ...annotations, 'org.opencontainers.image.created': created.rfc3339 },
       });
 
     const destinations: Destination[] = [];

@@ -8,7 +8,11 @@ import type { Descriptor } from './digest.ts';
 import { ImageError } from './errors.ts';
 import { configMediaType, layerMediaTypeFor, manifestMediaType, type ImageFormat } from './media-types.ts';
 
-/** Annotation keys this tool writes besides the standard ones. */
+/**
+ * The annotation key earlier versions wrote with the source path. No longer written by
+ * `build` (it made the digest depend on how SOURCE was spelled and leaked local paths);
+ * kept so readers can recognise it.
+ */
 export const SOURCE_ANNOTATION = 'uai-assembler.source';
 
 export interface ManifestInput {

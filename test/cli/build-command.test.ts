@@ -149,6 +149,30 @@ describe('uai-assemble build', () => {
     expect(statSync(join(work, 'b-explicit/rootfs/usr/bin/uai-ssh.sh')).mode & 0o777).toBe(0o700);
   });
 
+  it('the manifest digest does not depend on how SOURCE is spelled (relative, ./, absolute); --annotation adds provenance on request', async () => {
+    const dir = join(fs.image, '..');
+    const digests = new Set<string>();
+    for (const [spelling, cwd] of [['rootfs.sqfs', dir], ['./rootfs.sqfs', dir], [fs.image, work]] as const) {
+      const r = await run([spelling, `docker://${reg.host}/cray/spelling:t`, `oci:${join(work, 'spelling')}:${digests.size}`, '--json'], { cwd });
+      expect(r.code).toBe(0);
+      const result = JSON.parse(r.stdout);
+      expect(new Set(result.destinations.map((d: { manifestDigest: string }) => d.manifestDigest)).size).toBe(1);
+      digests.add(result.manifestDigest);
+    }
+    expect(digests.size).toBe(1);
+    const raw = skopeo('inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/cray/spelling:t`);
+    const config = skopeo('inspect', '--config', '--tls-verify=false', `docker://${reg.host}/cray/spelling:t`);
+    expect(JSON.stringify(raw)).not.toContain('rootfs.sqfs');
+    expect(JSON.stringify(config)).not.toContain('rootfs.sqfs');
+    expect(config.history).toEqual([{ created: config.created, created_by: 'uai-assembler build' }]);
+
+    const annotated = await run([fs.image, `docker://${reg.host}/cray/spelling:annotated`, '--annotation', 'org.example.built-from=compute-23.7', '--quiet']);
+    expect(annotated.code).toBe(0);
+    expect(skopeo('inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/cray/spelling:annotated`).annotations).toMatchObject({
+      'org.example.built-from': 'compute-23.7',
+    });
+  });
+
   it('usage mistakes exit 2', async () => {
     for (const args of [
       [fs.image, `docker://${reg.host}/x:y`, '--tls-verify=maybe'],

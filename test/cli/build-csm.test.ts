@@ -54,22 +54,49 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-describe('uai-assemble build from IMS, registered with UAS', () => {
-  it('reads the rootfs from S3 in place, pushes, registers HOST/REPO:TAG as the default', async () => {
+describe('uai-assemble build from BOS / IMS, registered with UAS', () => {
+  it('issue 5: bos:TEMPLATE → the rootfs read from S3 in place, pushed, HOST/REPO:TAG registered as the default', async () => {
     const gateway = ['--api-gateway', csm.gw.url, '--token', csm.tokenFile];
-    const r = await cli([`ims:${IMAGE_ID}`, `docker://${reg.host}/cray/custom-uai:1.0`, '--register', '--default', '--quiet', ...gateway]);
+    const r = await cli(['bos:wlm-sessiontemplate-0.1.0', `docker://${reg.host}/cray/custom-uai:1.0`, '--register', '--default', '--quiet', ...gateway]);
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(new RegExp(`^${reg.host}/cray/custom-uai@sha256:[0-9a-f]{64}$`));
-    // The test rootfs has no /bin/sh: the IMS record's arch is used, with a warning.
+    // The test rootfs has no /bin/sh: the boot set's arch is used, with a warning.
     expect(r.stderr).toContain('warning:');
     expect(r.stderr).toContain('registered with UAS');
     expect(await tagsOf(reg.url, 'cray/custom-uai')).toEqual(['1.0']);
     expect(csm.gw.uasImages).toContainEqual(expect.objectContaining({ imagename: `${reg.host}/cray/custom-uai:1.0`, default: true }));
     const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/cray/custom-uai:1.0`], { encoding: 'utf8' }));
-    expect(raw.annotations['uai-assembler.source']).toContain(IMAGE_ID);
     const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${reg.host}/cray/custom-uai:1.0`], { encoding: 'utf8' }));
     expect(config.architecture).toBe('amd64');
+    // Nothing in the published image names where it was read from.
+    for (const text of [JSON.stringify(raw), JSON.stringify(config)]) {
+      expect(text).not.toContain(IMAGE_ID);
+      expect(text).not.toContain('wlm-sessiontemplate');
+      expect(text).not.toContain('boot-images');
+    }
+    // The same SquashFS built from the local file (the arch given, as it has no /bin/sh) is the same image.
+    const local = await cli([csm.imagePath, `docker://${reg.host}/cray/custom-uai:local`, '--arch', 'amd64', '--quiet']);
+    expect(local.code).toBe(0);
+    expect(manifestDigestOf(`docker://${reg.host}/cray/custom-uai:local`)).toBe(manifestDigestOf(`docker://${reg.host}/cray/custom-uai:1.0`));
+  });
+
+  it('bos:, ims: and the local file publish the same manifest digest', async () => {
+    const gateway = ['--api-gateway', csm.gw.url, '--token', csm.tokenFile];
+    const fromBos = await cli([`bos:${X86_TEMPLATE}`, `docker://${reg.host}/cray/same:bos`, '--quiet', ...gateway]);
+    expect(fromBos.stderr).toBe('');
+    expect(fromBos.code).toBe(0);
+    const fromFile = await cli([x86.image, `docker://${reg.host}/cray/same:file`, '--quiet']);
+    expect(fromFile.code).toBe(0);
+    const bosDigest = fromBos.stdout.trim().split('@')[1];
+    expect(bosDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(fromFile.stdout.trim().split('@')[1]).toBe(bosDigest);
+    expect(manifestDigestOf(`docker://${reg.host}/cray/same:file`)).toBe(bosDigest);
+    const fromIms = await cli([`ims:${IMAGE_ID}`, `docker://${reg.host}/cray/same-ims:ims`, '--quiet', ...gateway]);
+    expect(fromIms.code).toBe(0);
+    const imsFile = await cli([csm.imagePath, `docker://${reg.host}/cray/same-ims:file`, '--arch', 'amd64', '--quiet']);
+    expect(imsFile.code).toBe(0);
+    expect(manifestDigestOf(`docker://${reg.host}/cray/same-ims:ims`)).toBe(manifestDigestOf(`docker://${reg.host}/cray/same-ims:file`));
   });
 
   it('--register without a registry destination is a usage error', async () => {

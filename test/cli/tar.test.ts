@@ -78,7 +78,7 @@ describe('uai-assemble tar', () => {
     expect(readFileSync(join(tmp, 'from-pipe.tar')).equals(readFileSync(join(tmp, 'out.tar')))).toBe(true);
   });
 
-  it('ends with one error line when stdout is closed early (EPIPE)', async () => {
+  it('stops quietly with exit 0 when stdout is closed early (EPIPE), like a tool in a pipeline', async () => {
     let writes = 0;
     const stdout = new Writable({
       highWaterMark: 1 << 30,
@@ -96,9 +96,9 @@ describe('uai-assemble tar', () => {
     for (let i = 0; i < 40; i++) writeFileSync(join(tree, `f${i}`), Buffer.alloc(100_000, i));
     mksquashfs(tree, big, []);
     const code = await main(['tar', big], { stdout, stderr, cwd: tmp, env: {}, signal: new AbortController().signal, isTTY: false });
-    expect(code).toBe(1);
-    expect(Buffer.concat(err).toString()).toContain('EPIPE');
-    expect(writes).toBeGreaterThanOrEqual(1);
+    expect(code).toBe(0);
+    expect(Buffer.concat(err).toString()).toBe('');
+    expect(writes).toBe(1);
   });
 
   it('prints one JSON object with --json', async () => {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { superblockFlagNames } from '../../squashfs/index.ts';
 import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
 import { openImageArg } from '../open-image.ts';
-import { UsageError, writeOut, type CliIo, type Command } from '../io.ts';
+import { EXIT_OK, UsageError, isOutputClosed, writeOut, type CliIo, type Command } from '../io.ts';
 
 function parse(args: string[]): { image: string; json: boolean; values: Record<string, unknown> } {
   let parsed;
@@ -30,7 +30,7 @@ export const inspectCommand: Command = {
       if (json) {
         const out = { image: origin, size: source.size, superblock: { ...sb, flagNames }, compressorOptions: image.compressorOptions ?? null, stats };
         await writeOut(io.stdout, `${JSON.stringify(out, null, 2)}\n`);
-        return 0;
+        return EXIT_OK;
       }
       const options = image.compressorOptions ? ` (${Object.entries(image.compressorOptions).map(([k, v]) => `${k}=${v}`).join(', ')})` : '';
       const hex = (n: number | undefined): string => (n === undefined ? 'absent' : `${n} (0x${n.toString(16)})`);
@@ -62,7 +62,11 @@ export const inspectCommand: Command = {
         ['xattr entries', `${stats.xattrEntries}`],
       ];
       await writeOut(io.stdout, lines.map(([k, v]) => `${`${k}:`.padEnd(17)}${v}\n`).join(''));
-      return 0;
+      return EXIT_OK;
+    } catch (err) {
+      // `inspect IMAGE | head -3`: a closed stdout pipe is a quiet stop, like a GNU tool's.
+      if (isOutputClosed(err)) return EXIT_OK;
+      throw err;
     } finally {
       await image.close();
     }

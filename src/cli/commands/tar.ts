@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
 import { openImageArg } from '../open-image.ts';
 import { createSquashfsLayer, type Injection, type SquashfsLayer } from '../../layer/index.ts';
-import { EXIT_OK, UsageError, printWarning, writeAll, writeOut, type CliIo, type Command } from '../io.ts';
+import { EXIT_OK, UsageError, isOutputClosed, printWarning, writeAll, writeOut, type CliIo, type Command } from '../io.ts';
 
 const USAGE = [
   'uai-assemble tar IMAGE [-o FILE|-] [--exclude GLOB]... [--no-default-excludes] [--add SRC:DEST[:MODE]]... [--allow-whiteout-names] [--json] [CSM options]',
@@ -123,6 +123,10 @@ export const tarCommand: Command = {
       const stream = layer.open({ signal: io.signal });
       if (toStdout) await writeAll(stream, io.stdout, io.signal);
       else await writeFileAtomically(stream, resolve(io.cwd, values.output!), io.signal);
+    } catch (err) {
+      // A closed stdout pipe (`tar IMAGE | head -c 100`) is a quiet stop, like GNU tar's.
+      if (toStdout && isOutputClosed(err)) return EXIT_OK;
+      throw err;
     } finally {
       await image.close();
     }

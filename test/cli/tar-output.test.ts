@@ -75,4 +75,16 @@ describe('uai-assemble tar -o FILE on failure', () => {
     expectOneCleanError(r.stderr, /UAI_SQFS_(DECOMPRESS|CORRUPTED)/);
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it('names the path the user gave when the output directory is missing', async () => {
+    const dir = join(tmp, 'out-missing');
+    mkdirSync(dir);
+    const r = await cli([whiteout, '--allow-whiteout-names', '-o', 'nowhere/x.tar'], dir);
+    expect(r.code).toBe(1);
+    expectOneCleanError(r.stderr, /UAI_CLI_OUTPUT/);
+    expect(r.stderr).toContain(join(dir, 'nowhere', 'x.tar'));
+    expect(r.stderr).not.toContain('.tmp');
+    expect(r.stderr).not.toContain('.x.tar.');
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });

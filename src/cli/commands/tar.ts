@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
 import { openImageArg } from '../open-image.ts';
 import { createSquashfsLayer, type Injection, type SquashfsLayer } from '../../layer/index.ts';
+import { UaiError, isUaiError } from '../../errors.ts';
 import { EXIT_OK, UsageError, isOutputClosed, printWarning, writeAll, writeOut, type CliIo, type Command } from '../io.ts';
 
 const USAGE = [
@@ -34,6 +35,25 @@ export function parseAddSpec(spec: string, cwd: string): Injection {
   return { dest, content: { path: resolve(cwd, src) }, ...(mode === undefined ? {} : { mode }) };
 }
 
+/** What went wrong with an output file, in words that name the user's path, not the temp file. */
+function outputFailure(file: string, err: unknown): UaiError {
+  if (isUaiError(err) && err.code === 'UAI_CLI_OUTPUT') return err;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const reasons: Record<string, string> = {
+    ENOENT: `directory ${dirname(file)} does not exist`,
+    ENOTDIR: `a component of ${dirname(file)} is not a directory`,
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EISDIR: 'it is a directory',
+    EPIPE: 'the reader closed it (EPIPE)',
+  };
+  const reason = typeof code === 'string' ? (reasons[code] ?? code) : err instanceof Error ? err.message : String(err);
+  return new UaiError('UAI_CLI_OUTPUT', `cannot write ${file}: ${reason}`, { details: { path: file, ...(typeof code === 'string' ? { errno: code } : {}) } });
+}
+
 /** Destroys `out` (if still open) and waits until its file descriptor is closed. */
 async function closeQuietly(out: WriteStream): Promise<void> {
   if (out.closed) return;
@@ -46,7 +66,7 @@ async function closeQuietly(out: WriteStream): Promise<void> {
 /**
  * Writes beside `file` under a temporary name and renames at the end: never a half file.
  * On any failure (the layer's, the disk's, an abort) the temporary file is removed and
- * the error is thrown.
+ * the error is thrown; file system errors are reported with `file`, the user's path.
  * An existing non-regular file (`/dev/null`, a FIFO, a terminal) is written in place:
  * renaming over it would replace the device node with a regular file.
  */
@@ -54,8 +74,13 @@ async function writeFileAtomically(stream: AsyncIterable<Uint8Array>, file: stri
   const existing = await stat(file).catch(() => undefined);
   const inPlace = existing !== undefined && !existing.isFile();
   const target = inPlace ? file : join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(target, inPlace ? 'w' : 'wx');
-  const out: WriteStream = handle.createWriteStream({ highWaterMark: 1 << 20 });
+  let out: WriteStream;
+  try {
+    const handle = await open(target, inPlace ? 'w' : 'wx');
+    out = handle.createWriteStream({ highWaterMark: 1 << 20 });
+  } catch (err) {
+    throw outputFailure(file, err);
+  }
   try {
     await writeAll(stream, out, signal);
     out.end();
@@ -63,16 +88,17 @@ async function writeFileAtomically(stream: AsyncIterable<Uint8Array>, file: stri
   } catch (err) {
     // `out` keeps its error listener (io.ts) until it is closed: writes still queued when
     // it is destroyed report errors that must not reach the process as unhandled events.
+    const fromOutput = err === out.errored || isOutputClosed(err);
     await closeQuietly(out);
     if (!inPlace) await unlink(target).catch(() => undefined);
-    throw err;
+    throw fromOutput ? outputFailure(file, isOutputClosed(err) ? err.cause : err) : err;
   }
   if (inPlace) return;
   try {
     await rename(target, file);
   } catch (err) {
     await unlink(target).catch(() => undefined);
-    throw err;
+    throw outputFailure(file, err);
   }
 }
 

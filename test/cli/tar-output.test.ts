@@ -87,4 +87,21 @@ describe('uai-assemble tar -o FILE on failure', () => {
     expect(r.stderr).not.toContain('.x.tar.');
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it('words the whiteout error with the CLI flag, not the library option', async () => {
+    const dir = join(tmp, 'out-wh');
+    mkdirSync(dir);
+    const r = await cli([whiteout, '-o', 'wh.tar'], dir);
+    expect(r.code).toBe(1);
+    expectOneCleanError(r.stderr, /UAI_LAYER_WHITEOUT_NAME/);
+    expect(r.stderr).toContain('/a/.wh.b');
+    expect(r.stderr).toContain('--allow-whiteout-names');
+    expect(r.stderr).not.toContain('allowWhiteoutNames');
+    expect(existsSync(join(dir, 'wh.tar'))).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+    // The same wording when the tar goes to stdout.
+    const piped = await cli([whiteout], dir);
+    expect(piped.code).toBe(1);
+    expect(piped.stderr).toContain('--allow-whiteout-names to keep it');
+  });
 });

@@ -133,6 +133,7 @@ describe('uai-assemble tar', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('UAI_LAYER_WHITEOUT_NAME');
     expect(r.stderr).toContain('/a/.wh.b');
+    expect(r.stderr).toContain('(--allow-whiteout-names to keep it)');
     expect(existsSync(join(tmp, 'wh.tar'))).toBe(false);
     expect(readdirSync(tmp).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     const ok = await run([whiteoutImage, '-o', 'wh.tar', '--allow-whiteout-names']);

@@ -102,6 +102,14 @@ async function writeFileAtomically(stream: AsyncIterable<Uint8Array>, file: stri
   }
 }
 
+/** The layer's whiteout error speaks of the library option; the CLI user has a flag instead. */
+function cliWorded(err: unknown): unknown {
+  if (!isUaiError(err) || err.code !== 'UAI_LAYER_WHITEOUT_NAME') return err;
+  const path = typeof err.details.path === 'string' ? err.details.path : undefined;
+  if (path === undefined) return err;
+  return new UaiError(err.code, `${path}: a name starting with '.wh.' would be read as an OCI whiteout (--allow-whiteout-names to keep it)`, { details: err.details });
+}
+
 export const tarCommand: Command = {
   name: 'tar',
   summary: 'write the layer tar of a SquashFS image (excludes, injections) and print its diff_id',
@@ -152,7 +160,7 @@ export const tarCommand: Command = {
     } catch (err) {
       // A closed stdout pipe (`tar IMAGE | head -c 100`) is a quiet stop, like GNU tar's.
       if (toStdout && isOutputClosed(err)) return EXIT_OK;
-      throw err;
+      throw cliWorded(err);
     } finally {
       await image.close();
     }

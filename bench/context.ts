@@ -16,6 +16,8 @@ export interface BenchContext {
   signal?: AbortSignal;
   /** Notes for the report (how podman ran, what was skipped and why). */
   notes: string[];
+  /** Every group measured so far: scenarios append each group as it completes. */
+  groups: Group[];
 }
 
 export interface Group {

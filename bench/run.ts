@@ -7,7 +7,7 @@
 import { buildScenario } from './scenario-build.ts';
 import { lsScenario, tarScenario } from './scenario-tar-ls.ts';
 import { s3Scenario } from './scenario-s3.ts';
-import type { BenchContext, Group } from './context.ts';
+import type { BenchContext } from './context.ts';
 import { COMPRESSORS, prepareImages, type Compressor, type TreeKind } from './images.ts';
 import { describeMachine } from './machine.ts';
 import { sampleOf, statsOf } from './measure.ts';
@@ -71,57 +71,78 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
     return 0;
   }
   const notes: string[] = [];
-  const ctx: BenchContext = { options, images, cli, log, signal, notes };
-
+  const ctx: BenchContext = { options, images, cli, log, signal, notes, groups: [] };
   let startup: Results['startup'];
-  try {
-    const samples = [];
-    for (let i = 0; i < Math.max(options.scale === 'smoke' ? 1 : 3, options.reps); i++) {
-      const [cmd, args] = uaiArgv(['--version']);
-      samples.push((await sampleOf(cmd, args, { name: 'uai-assemble --version', signal })).wallMs);
-    }
-    startup = statsOf(samples);
-  } catch (err) {
-    notes.push(`\`uai-assemble --version\` failed: ${String(err)}`);
-  }
-
-  const groups: Group[] = [];
-  if (options.only.has('tar')) groups.push(...(await tarScenario(ctx)));
-  if (options.only.has('ls')) groups.push(...(await lsScenario(ctx)));
-  if (options.only.has('build')) groups.push(...(await buildScenario(ctx)));
-  if (options.only.has('s3')) groups.push(...(await s3Scenario(ctx)));
-
   const profiles: Results['profiles'] = [];
-  if (options.profile && options.only.has('tar')) {
-    const missing = cli.missing('tar');
-    const gzip = images.filter((i) => i.compressor === 'gzip');
-    for (const image of options.scale === 'smoke' ? gzip.slice(0, 1) : gzip) {
-      log(`profiling uai-assemble tar on ${image.name}`);
-      profiles.push({
-        image: image.name,
-        summary: missing ?? (await profileCli(['tar', image.path, '-o', '/dev/null'], options.workDir, 'uai-assemble tar IMAGE -o /dev/null')),
-      });
-    }
-  }
 
-  for (const g of groups)
-    for (const m of g.measurements) if (m.status !== 'ok') notes.push(`${m.id} (${m.label}): ${m.status === 'unavailable' ? 'not available yet' : 'failed'} — ${m.note ?? ''}`);
-  machine.loadEnd = loadavg().map((x) => Math.round(x * 100) / 100);
-  const targets = evaluateTargets(groups, images, startup?.median);
-  const results: Results = {
-    machine,
-    options: { ...options, only: [...options.only] },
-    command: `node bench/run.ts ${argv.join(' ')}`.trim(),
-    images,
-    groups,
-    targets,
-    startup,
-    profiles,
-    notes,
-    durationMs: Date.now() - started,
+  /** Writes the report with what is measured so far; called after every step. */
+  const report = (pending: string[]): Results => {
+    const extra = ctx.groups.flatMap((g) =>
+      g.measurements
+        .filter((m) => m.status !== 'ok')
+        .map((m) => `${m.id} (${m.label}): ${m.status === 'unavailable' ? 'not available yet' : 'failed'} — ${m.note ?? ''}`),
+    );
+    if (pending.length > 0) extra.push(`**Partial report**: not measured (yet): ${pending.join(', ')}.`);
+    machine.loadEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+    const results: Results = {
+      machine,
+      options: { ...options, only: [...options.only] },
+      command: `node bench/run.ts ${argv.join(' ')}`.trim(),
+      images,
+      groups: ctx.groups,
+      targets: evaluateTargets(ctx.groups, images, startup?.median),
+      startup,
+      profiles,
+      notes: [...notes, ...extra],
+      durationMs: Date.now() - started,
+    };
+    writeResults(results, options.out, options.json);
+    return results;
   };
-  writeResults(results, options.out, options.json);
-  for (const t of targets) log(`target ${t.title} (${t.goal}): ${t.verdict} ${t.rows.map((r) => `${r.image}=${r.text}`).join(' ')}`);
+
+  const steps: Array<[string, () => Promise<void>]> = [
+    ['start-up', async () => {
+      const samples = [];
+      for (let i = 0; i < Math.max(options.scale === 'smoke' ? 1 : 3, options.reps); i++) {
+        const [cmd, args] = uaiArgv(['--version']);
+        samples.push((await sampleOf(cmd, args, { name: 'uai-assemble --version', signal })).wallMs);
+      }
+      startup = statsOf(samples);
+    }],
+  ];
+  if (options.only.has('tar')) steps.push(['tar', () => tarScenario(ctx)]);
+  if (options.only.has('ls')) steps.push(['ls', () => lsScenario(ctx)]);
+  if (options.profile && options.only.has('tar')) {
+    steps.push(['profile', async () => {
+      const missing = cli.missing('tar');
+      const gzip = images.filter((i) => i.compressor === 'gzip');
+      for (const image of options.scale === 'smoke' ? gzip.slice(0, 1) : gzip) {
+        log(`profiling uai-assemble tar on ${image.name}`);
+        const args = ['tar', image.path, '-o', '/dev/null'];
+        profiles.push({ image: image.name, summary: missing ?? (await profileCli(args, options.workDir, 'uai-assemble tar IMAGE -o /dev/null')) });
+      }
+    }]);
+  }
+  if (options.only.has('build')) steps.push(['build', () => buildScenario(ctx)]);
+  if (options.only.has('s3')) steps.push(['s3', () => s3Scenario(ctx)]);
+
+  let results: Results | undefined;
+  for (const [i, [name, step]] of steps.entries()) {
+    try {
+      await step();
+    } catch (err) {
+      if (!signal?.aborted) {
+        notes.push(`${name} stopped with an error: ${err instanceof Error ? err.message : String(err)}`);
+      } else {
+        notes.push(`Interrupted during ${name}.`);
+        report(steps.slice(i).map(([n]) => n));
+        log(`interrupted: wrote the partial report to ${options.out}`);
+        return 130;
+      }
+    }
+    results = report(steps.slice(i + 1).map(([n]) => n));
+  }
+  for (const t of results?.targets ?? []) log(`target ${t.title} (${t.goal}): ${t.verdict} ${t.rows.map((r) => `${r.image}=${r.text}`).join(' ')}`);
   log(`wrote ${options.out} and ${options.json} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return 0;
 }

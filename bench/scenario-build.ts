@@ -5,7 +5,7 @@
  * vs `sqfs2tar` + `skopeo copy`.
  */
 import { alternate, sampleOf, unavailable, type Measurement, type Variant } from './measure.ts';
-import { warmPageCache, withJson, type BenchContext, type Group } from './context.ts';
+import { warmPageCache, withJson, type BenchContext } from './context.ts';
 import { withFreshRegistry } from './registry.ts';
 import { preparePodman, seedPipelineVariant } from './seed-pipeline.ts';
 import { skopeoPipelineVariant } from './skopeo-pipeline.ts';
@@ -47,8 +47,7 @@ export function uaiBuildVariant(
   };
 }
 
-export async function buildScenario(ctx: BenchContext): Promise<Group[]> {
-  const groups: Group[] = [];
+export async function buildScenario(ctx: BenchContext): Promise<void> {
   const { workDir } = ctx.options;
   const missing = ctx.cli.missing('build');
   const podman = preparePodman(workDir, { install: ctx.options.installPodman, log: ctx.log });
@@ -76,7 +75,7 @@ export async function buildScenario(ctx: BenchContext): Promise<Group[]> {
       ...withFreshRegistry(workDir, (host) => skopeoPipelineVariant(`build/skopeo/${image.name}`, image.path, workDir, host)),
       maxReps: ctx.options.slowReps,
     });
-    groups.push({
+    ctx.groups.push({
       scenario: 'build',
       title: `build: ${image.name}`,
       image,
@@ -84,5 +83,4 @@ export async function buildScenario(ctx: BenchContext): Promise<Group[]> {
       measurements: await alternate(variants, Math.max(ctx.options.reps, ctx.options.slowReps), { signal: ctx.signal, log: ctx.log }),
     });
   }
-  return groups;
 }

@@ -4,19 +4,18 @@
  * each tree. `none` keeps layer compression out of the way, so the source shows.
  */
 import { alternate, unavailable, type Measurement, type Variant } from './measure.ts';
-import { warmPageCache, type BenchContext, type Group } from './context.ts';
+import { warmPageCache, type BenchContext } from './context.ts';
 import { withFreshRegistry } from './registry.ts';
 import { startBenchS3, upload } from './s3.ts';
 import { uaiBuildVariant } from './scenario-build.ts';
 
-export async function s3Scenario(ctx: BenchContext): Promise<Group[]> {
+export async function s3Scenario(ctx: BenchContext): Promise<void> {
   const { workDir } = ctx.options;
   const missing =
     ctx.cli.missing('build') ??
     (ctx.cli.hasOption('build', '--s3-endpoint') ? undefined : '`uai-assemble build --s3-endpoint` is not available yet');
   const images = ctx.images.filter((i) => i.compressor === 'gzip');
   const s3 = missing ? undefined : await startBenchS3();
-  const groups: Group[] = [];
   try {
     if (s3) ctx.notes.push(`S3 source: ${s3.kind}.`);
     for (const image of images) {
@@ -44,7 +43,7 @@ export async function s3Scenario(ctx: BenchContext): Promise<Group[]> {
           ),
         );
       }
-      groups.push({
+      ctx.groups.push({
         scenario: 's3',
         title: `s3: ${image.name}`,
         image,
@@ -55,5 +54,4 @@ export async function s3Scenario(ctx: BenchContext): Promise<Group[]> {
   } finally {
     await s3?.stop();
   }
-  return groups;
 }

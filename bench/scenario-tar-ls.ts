@@ -5,11 +5,10 @@
  *        on the rootfs-like images (the large-file images have a dozen entries).
  */
 import { alternate, sampleOf, unavailable, type Variant } from './measure.ts';
-import { warmPageCache, withJson, type BenchContext, type Group } from './context.ts';
+import { warmPageCache, withJson, type BenchContext } from './context.ts';
 import { uaiArgv } from './uai-cli.ts';
 
-export async function tarScenario(ctx: BenchContext): Promise<Group[]> {
-  const groups: Group[] = [];
+export async function tarScenario(ctx: BenchContext): Promise<void> {
   const missing = ctx.cli.missing('tar');
   const json = ctx.cli.hasOption('tar', '--json');
   for (const image of ctx.images) {
@@ -32,7 +31,7 @@ export async function tarScenario(ctx: BenchContext): Promise<Group[]> {
       },
     };
     const a = missing ? unavailable(uai.id, uai.label, missing) : uai;
-    groups.push({
+    ctx.groups.push({
       scenario: 'tar',
       title: `tar: ${image.name}`,
       image,
@@ -40,11 +39,9 @@ export async function tarScenario(ctx: BenchContext): Promise<Group[]> {
       measurements: await alternate([a, sqfs2tar], ctx.options.reps, { signal: ctx.signal, log: ctx.log }),
     });
   }
-  return groups;
 }
 
-export async function lsScenario(ctx: BenchContext): Promise<Group[]> {
-  const groups: Group[] = [];
+export async function lsScenario(ctx: BenchContext): Promise<void> {
   const missing = ctx.cli.missing('ls');
   for (const image of ctx.images.filter((i) => i.tree === 'rootfs')) {
     ctx.log(`ls: ${image.name}`);
@@ -66,7 +63,7 @@ export async function lsScenario(ctx: BenchContext): Promise<Group[]> {
         return sample;
       },
     };
-    groups.push({
+    ctx.groups.push({
       scenario: 'ls',
       title: `ls: ${image.name}`,
       image,
@@ -77,5 +74,4 @@ export async function lsScenario(ctx: BenchContext): Promise<Group[]> {
       }),
     });
   }
-  return groups;
 }

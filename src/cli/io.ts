@@ -99,9 +99,9 @@ function watch(stream: Writable): Watch {
 }
 
 function outputError(stream: Writable, w: Watch): Error | undefined {
-  const err = w.error ?? (stream.destroyed || stream.writableEnded ? Object.assign(new Error('write after the output was closed'), { code: 'ERR_STREAM_DESTROYED' }) : undefined);
+  const err = w.error ?? stream.errored ?? (stream.destroyed || stream.writableEnded ? Object.assign(new Error('write after the output was closed'), { code: 'ERR_STREAM_DESTROYED' }) : undefined);
   if (err === undefined) return undefined;
-  if ((err as { code?: unknown }).code === 'EPIPE' || (w.error === undefined && stream.destroyed)) return new OutputClosedError({ cause: err });
+  if ((err as { code?: unknown }).code === 'EPIPE' || (w.error === undefined && !stream.errored && stream.destroyed)) return new OutputClosedError({ cause: err });
   return err;
 }
 

@@ -3,7 +3,7 @@
  * that an unhandled stream 'error' event would show as the crash it is: a damaged data
  * block in a real mksquashfs image, a missing output directory, a whiteout name.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,6 +86,22 @@ describe('uai-assemble tar -o FILE on failure', () => {
     expect(r.stderr).not.toContain('.tmp');
     expect(r.stderr).not.toContain('.x.tar.');
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('names FILE when it is a FIFO whose reader goes away (EPIPE is an error here, not a quiet stop)', async () => {
+    const dir = join(tmp, 'out-fifo');
+    mkdirSync(dir);
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('head', ['-c', '10', fifo], { stdio: 'ignore' });
+    const readerDone = new Promise((resolveReader) => reader.on('exit', resolveReader));
+    const r = await cli([join(tmp, 'good.sqfs'), '-o', fifo], dir);
+    await readerDone;
+    expect(r.code).toBe(1);
+    expectOneCleanError(r.stderr, /UAI_CLI_OUTPUT/);
+    expect(r.stderr).toContain(`cannot write ${fifo}`);
+    expect(r.stderr).toContain('EPIPE');
+    expect(readdirSync(dir)).toEqual(['fifo']);
   });
 
   it('words the whiteout error with the CLI flag, not the library option', async () => {

@@ -49,6 +49,7 @@ function outputFailure(file: string, err: unknown): UaiError {
     EDQUOT: 'disk quota exceeded',
     EISDIR: 'it is a directory',
     EPIPE: 'the reader closed it (EPIPE)',
+    ERR_STREAM_DESTROYED: 'the output was closed',
   };
   const reason = typeof code === 'string' ? (reasons[code] ?? code) : err instanceof Error ? err.message : String(err);
   return new UaiError('UAI_CLI_OUTPUT', `cannot write ${file}: ${reason}`, { details: { path: file, ...(typeof code === 'string' ? { errno: code } : {}) } });

@@ -116,4 +116,25 @@ describe('npm run bench -- --smoke', () => {
     const tarAvailable = results.groups.some((g) => g.measurements.some((m) => m.id.startsWith('tar/uai/') && m.status === 'ok'));
     if (tarAvailable) expect(checked).toBeGreaterThanOrEqual(5);
   });
+
+  it('on Ctrl-C stops its commands and still writes the partial report (exit 130)', async () => {
+    const partial = join(work, 'partial.md');
+    const child = spawn(process.execPath, ['bench/run.ts', '--smoke', '--only', 'tar', '--work', work, '--out', partial, '--json', join(work, 'partial.json')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (b: Buffer) => {
+        log += String(b);
+        if (/tar\/sqfs2tar\/rootfs-gzip #1/.test(log)) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(code, log).toBe(130);
+    const text = readFileSync(partial, 'utf8');
+    expect(text).toContain('Interrupted during tar.');
+    expect(text).toContain('**Partial report**');
+    expect(text).toContain('### tar: rootfs-gzip');
+  });
 });

@@ -75,7 +75,7 @@ interface Watch {
 const watches = new WeakMap<Writable, Watch>();
 
 /**
- * One 'error' and 'close' listener per output stream, kept for the stream's whole life:
+ * One 'error', 'drain' and 'close' listener per output stream, kept for the stream's whole life:
  * a closed pipe may report EPIPE after a write that returned true, and writes still queued
  * when a stream is destroyed report errors later; without a listener either one would be
  * an unhandled 'error' event that kills the process with a stack trace.
@@ -94,10 +94,10 @@ function watch(stream: Writable): Watch {
   stream.on('drain', wakeAll);
   stream.on('close', wakeAll);
   watches.set(stream, state);
-  w = state;
-  return w;
+  return state;
 }
 
+/** The error a stream has reported (or its being closed); EPIPE becomes OutputClosedError. */
 function outputError(stream: Writable, w: Watch): Error | undefined {
   const err = w.error ?? stream.errored ?? (stream.destroyed || stream.writableEnded ? Object.assign(new Error('write after the output was closed'), { code: 'ERR_STREAM_DESTROYED' }) : undefined);
   if (err === undefined) return undefined;

@@ -92,13 +92,13 @@ export function uaiSshDefaults(add: readonly Injection[]): Injection[] {
 
 /**
  * The UAI profile's rule: /usr/bin/uai-ssh.sh is in the image (a final symlink followed)
- * or among the files added; else `UAI_IMAGE_NO_UAI_SSH`, naming both fixes.
+ * or among the files added (which one is returned); else `UAI_IMAGE_NO_UAI_SSH`, naming both fixes.
  */
 export async function requireUaiSsh(
   rootfs: RootfsReader,
   options: { add: readonly Injection[]; origin: string; signal?: AbortSignal; onWarning?: WarningHandler },
-): Promise<void> {
-  if (options.add.some((a) => isUaiSshDest(a.dest))) return;
+): Promise<'image' | 'add'> {
+  if (options.add.some((a) => isUaiSshDest(a.dest))) return 'add';
   const entry = await lookupOrUndefined(rootfs, `/${UAI_SSH_PATH}`, options.signal);
   if (!entry || entry.type !== 'file') {
     throw new ImageError(
@@ -115,6 +115,7 @@ export async function requireUaiSsh(
       message: `/${UAI_SSH_PATH} in ${options.origin} has mode ${entry.mode.toString(8)}: UAS cannot run it as the entrypoint`,
     });
   }
+  return 'image';
 }
 
 /** The same layer, reporting the bytes of each stream as they pass (at most once per MiB). */

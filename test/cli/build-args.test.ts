@@ -1,5 +1,5 @@
 /** `uai-assemble build` argument handling, in-process through main(). */
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseAdd, parseSize } from '../../src/cli/commands/build.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { main } from '../../src/cli/main.ts';
+import { makeTinyRootfs } from '../build/tiny-rootfs.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'uai-cli-args-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -62,12 +63,65 @@ describe('build arguments', () => {
     expect(existsSync(join(work, 'rel/index.json'))).toBe(true);
   });
 
-  it('--dry-run resolves SOURCE, prints the plan and writes nothing', async () => {
+  it('--dry-run resolves SOURCE, checks the rootfs, prints the plan and writes nothing', async () => {
     const c = io();
-    expect(await main(['build', FIXTURE, 'oci:dry:t', '--dry-run', '--json'], c.io)).toBe(0);
+    const dests = ['oci:dry:t', 'oci-archive:dry.tar:t', 'docker-archive:dry-d.tar:cray/uai:t'];
+    expect(await main(['build', FIXTURE, ...dests, '--dry-run', '--json', '--compression', 'gzip'], c.io)).toBe(0);
     const plan = JSON.parse(c.out());
-    expect(plan).toMatchObject({ source: FIXTURE, origin: FIXTURE, destinations: ['oci:dry:t'], plan: { kind: 'file', access: 'local' } });
+    expect(plan).toMatchObject({
+      dryRun: true,
+      source: FIXTURE,
+      origin: FIXTURE,
+      plan: { kind: 'file', access: 'local', size: statSync(FIXTURE).size },
+      architecture: 'amd64',
+      platformFrom: 'elf',
+      uaiSsh: 'image',
+      entrypoint: ['/usr/bin/uai-ssh.sh'],
+      destinations: [
+        { destination: 'oci:dry:t', transport: 'oci', layerCompression: 'gzip', check: 'local' },
+        { destination: 'oci-archive:dry.tar:t', transport: 'oci-archive', layerCompression: 'gzip', check: 'local' },
+        { destination: 'docker-archive:dry-d.tar:cray/uai:t', transport: 'docker-archive', layerCompression: 'none', check: 'local' },
+      ],
+    });
+    expect(plan.rootfs.inodes).toBeGreaterThan(3);
+    expect(readdirSync(work).filter((n) => n.startsWith('dry'))).toEqual([]);
+
+    const human = io();
+    expect(await main(['build', FIXTURE, 'oci:dry:t', '--dry-run'], human.io)).toBe(0);
+    expect(human.out()).toContain('dry run: nothing was written');
+    expect(human.out()).toMatch(/^architecture +amd64 \(from \/bin\/sh\)$/m);
+    expect(human.out()).toMatch(/^uai-ssh\.sh +in the image$/m);
+    expect(human.out()).toMatch(/^destination +oci:dry:t \(oci manifest, tar layer\): local, not written$/m);
+    expect(human.err()).toBe('');
     expect(existsSync(join(work, 'dry'))).toBe(false);
+  });
+
+  it('--dry-run fails where the build would: no DEST or a bad one (exit 2), no uai-ssh.sh (exit 1)', async () => {
+    for (const [args, code, text] of [
+      [[], 2, 'missing DEST'],
+      [['nowhere:x'], 2, 'unknown transport'],
+      [['oci:x', '--format', 'docker', '--compression', 'zstd'], 2, 'zstd'],
+      [['oci:x', '--add', `${join(work, 'missing.sh')}:/usr/bin/uai-ssh.sh`], 1, 'missing.sh'],
+    ] as const) {
+      const c = io();
+      expect(await main(['build', FIXTURE, ...args, '--dry-run'], c.io), args.join(' ')).toBe(code);
+      expect(c.err()).toContain(text);
+      expect(c.out()).toBe('');
+    }
+    const noSsh = makeTinyRootfs({ uaiSsh: false });
+    try {
+      const c = io();
+      expect(await main(['build', noSsh.image, 'oci:nossh:t', '--dry-run'], c.io)).toBe(1);
+      expect(c.err()).toContain('UAI_IMAGE_NO_UAI_SSH');
+      expect(c.out()).toBe('');
+      const fixed = io();
+      writeFileSync(join(work, 'ssh.sh'), '#!/bin/bash\n', { mode: 0o644 });
+      expect(await main(['build', noSsh.image, 'oci:nossh:t', '--dry-run', '--json', '--add', 'ssh.sh:/usr/bin/uai-ssh.sh'], fixed.io)).toBe(0);
+      expect(JSON.parse(fixed.out())).toMatchObject({ uaiSsh: 'add', add: [{ dest: '/usr/bin/uai-ssh.sh', mode: 0o755 }] });
+      expect(existsSync(join(work, 'nossh'))).toBe(false);
+    } finally {
+      noSsh.cleanup();
+    }
   });
 
   it('--help lists the options; --default without --register is a usage error', async () => {
@@ -84,7 +138,7 @@ describe('credentials in a DEST', () => {
   const SECRET = 's3cr/et@Pa55';
   for (const dest of [`docker://alice:${SECRET}@127.0.0.1:5000/cray/uai:v1`, `docker://alice:${SECRET}@registry.local/cray/uai`, `docker://bob@registry.local/cray/uai:v1`]) {
     it(`${dest.replace(SECRET, '…')}: a usage error that redacts them and names --creds`, async () => {
-      for (const extra of [[] as string[]]) {
+      for (const extra of [[], ['--dry-run']]) {
         const c = io();
         expect(await main(['build', FIXTURE, dest, '--quiet', ...extra], c.io)).toBe(2);
         expect(c.err()).not.toContain(SECRET);

@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
@@ -171,6 +172,47 @@ describe('uai-assemble build', () => {
     expect(skopeo('inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/cray/spelling:annotated`).annotations).toMatchObject({
       'org.example.built-from': 'compute-23.7',
     });
+  });
+
+  it('--dry-run checks registry access (reachable, credentials accepted) and writes nothing', async () => {
+    const ok = await run([fs.image, `docker://${reg.host}/cray/dry:v1`, `oci:${join(work, 'dry-layout')}:t`, '--dry-run', '--json']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const plan = JSON.parse(ok.stdout);
+    expect(plan.destinations).toEqual([
+      expect.objectContaining({ description: `${reg.host}/cray/dry:v1`, transport: 'docker', format: 'oci', check: 'access-ok' }),
+      expect.objectContaining({ transport: 'oci', check: 'local' }),
+    ]);
+    expect(await tagsOf(reg.url, 'cray/dry')).toEqual([]);
+    expect(existsSync(join(work, 'dry-layout'))).toBe(false);
+
+    // Nothing listens on this port any more: unreachable is an error, not a plan.
+    const closed = await new Promise<number>((done) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const port = (server.address() as AddressInfo).port;
+        server.close(() => done(port));
+      });
+    });
+    const unreachable = await run([fs.image, `docker://127.0.0.1:${closed}/cray/dry:v1`, '--dry-run', '--tls-verify=false']);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain('UAI_REGISTRY_');
+    expect(unreachable.stdout).toBe('');
+
+    const tls = await startRegistry({ mode: 'tls-basic' });
+    try {
+      const bad = await run([fs.image, `docker://${tls.host}/secure/dry:v1`, '--creds', 'tester:wrong-dry', '--cert-dir', tls.certDir!, '--dry-run']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('UAI_REGISTRY_UNAUTHORIZED');
+      expect(bad.stderr).not.toContain('wrong-dry');
+      expect(bad.stdout).toBe('');
+      const good = await run([fs.image, `docker://${tls.host}/secure/dry:v1`, '--creds', `${tls.creds!.username}:${tls.creds!.password}`, '--cert-dir', tls.certDir!, '--dry-run']);
+      expect(good.code).toBe(0);
+      expect(good.stdout).toMatch(/^destination +.*secure\/dry:v1 \(oci manifest, tar layer\): registry reachable, pull\+push access ok$/m);
+      // Nothing was tagged: skopeo finds no image there.
+      expect(() => execFileSync('skopeo', ['inspect', '--raw', ...tls.skopeoArgs, `docker://${tls.host}/secure/dry:v1`], { stdio: 'pipe' })).toThrow(/manifest unknown|not found|NAME_UNKNOWN/i);
+    } finally {
+      await tls.stop();
+    }
   });
 
   it('usage mistakes exit 2', async () => {

@@ -121,4 +121,42 @@ describe('uai-assemble build from BOS / IMS, registered with UAS', () => {
     expect(forced.stderr).toContain('as --arch says');
     expect(await tagsOf(reg.url, 'cray/wrong-arch')).toEqual(['2']);
   });
+
+  it('--dry-run bos:TEMPLATE resolves template, boot set, manifest, rootfs key and size, arch and uai-ssh.sh, checks the registry, writes nothing', async () => {
+    const gateway = ['--api-gateway', csm.gw.url, '--token', csm.tokenFile];
+    const r = await cli([`bos:${X86_TEMPLATE}`, `docker://${reg.host}/cray/dry-bos:1`, '--register', '--dry-run', '--json', ...gateway]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout);
+    expect(plan).toMatchObject({
+      dryRun: true,
+      plan: {
+        kind: 'bos',
+        template: X86_TEMPLATE,
+        bootSet: 'computes',
+        manifest: 's3://boot-images/x86/manifest.json',
+        rootfs: 's3://boot-images/x86/rootfs.squashfs',
+        access: 'in-place',
+        size: readFileSync(x86.image).length,
+      },
+      declaredArch: 'x86_64',
+      architecture: 'amd64',
+      platformFrom: 'elf',
+      uaiSsh: 'image',
+      destinations: [{ description: `${reg.host}/cray/dry-bos:1`, check: 'access-ok' }],
+      register: [`${reg.host}/cray/dry-bos:1`],
+    });
+    expect(await tagsOf(reg.url, 'cray/dry-bos')).toEqual([]);
+    expect(csm.gw.uasImages).not.toContainEqual(expect.objectContaining({ imagename: `${reg.host}/cray/dry-bos:1` }));
+
+    const human = await cli([`bos:${X86_TEMPLATE}`, `docker://${reg.host}/cray/dry-bos:1`, '--dry-run', ...gateway]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^bos template +x86-template boot set computes/m);
+    expect(human.stdout).toMatch(/^rootfs +s3:\/\/boot-images\/x86\/rootfs\.squashfs/m);
+
+    const wrong = await cli([`bos:${X86_TEMPLATE}#uan`, `docker://${reg.host}/cray/dry-bos:1`, '--dry-run', ...gateway]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('UAI_IMAGE_ARCH_MISMATCH');
+    expect(wrong.stdout).toBe('');
+  });
 });

@@ -7,7 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, compressionConflict, type BuildOptions, type BuildResult } from '../../build/build.ts';
-import { resolveSource } from '../../build/resolve-source.ts';
+import { describePlan, planBuild } from '../../build/plan.ts';
 import { createCrayContext } from '../../cray/context.ts';
 import { registerUaiImage } from '../../cray/uas.ts';
 import type { DestinationRef } from '../../destination/transport.ts';
@@ -64,7 +64,7 @@ const USAGE = [
   '  --uai-ssh-from docker://REF    take /usr/bin/uai-ssh.sh from that image',
   '  --creds U:P --authfile F --tls-verify=true|false --cert-dir D --ca-file F --chunk-size N[K|M|G]',
   '  --register [--default]     register the pushed image with UAS (needs a docker:// DEST)',
-  '  --dry-run                  resolve SOURCE and print the plan; build nothing',
+  '  --dry-run                  resolve and check everything (source, rootfs, registry access) and print the plan; write nothing',
   '  --quiet                    no progress; --json: print one JSON result object',
   CRAY_OPTIONS_USAGE,
 ].join('\n');
@@ -135,16 +135,6 @@ export const buildCommand: Command = {
     const cray = crayContextOptionsFrom(values, io);
     const download = downloadPathFrom(values, io);
 
-    if (values['dry-run']) {
-      const resolved = await resolveSource(sourceSpec, { env: io.env, signal: io.signal, cray, dryRun: true, ...(download ? { download } : {}) });
-      try {
-        const plan = { source: sourceSpec, origin: resolved.origin, declaredArch: resolved.declaredArch ?? null, plan: resolved.plan ?? null, destinations: dests };
-        await writeOut(io.stdout, values.json ? `${JSON.stringify(plan)}\n` : `would build ${resolved.origin} → ${dests.join(', ') || '(no destination)'}\n`);
-      } finally {
-        await resolved.source.close();
-      }
-      return EXIT_OK;
-    }
     if (dests.length === 0) throw new UsageError('missing DEST');
     let refs: DestinationRef[];
     try {
@@ -166,7 +156,8 @@ export const buildCommand: Command = {
     if (creds !== undefined && creds.indexOf(':') <= 0) throw new UsageError('--creds: expected USER:PASSWORD');
     if (level !== undefined && !/^\d+$/.test(level)) throw new UsageError(`--compression-level ${level}: expected a whole number`);
 
-    const quiet = values.quiet === true || (values.json === true && !io.isTTY);
+    const dryRun = values['dry-run'] === true;
+    const quiet = dryRun || values.quiet === true || (values.json === true && !io.isTTY);
     const progress = createProgress(io.stderr, { tty: io.isTTY, quiet });
     const onWarning = (w: Parameters<typeof printWarning>[1]) => {
       progress.clear();
@@ -211,6 +202,19 @@ export const buildCommand: Command = {
       ...(quiet ? {} : { onProgress: (e: Parameters<typeof progress.onProgress>[0]) => progress.onProgress(e) }),
       onWarning,
     };
+    if (dryRun) {
+      // Everything build() checks before its first write, and nothing written.
+      const plan = await planBuild(options);
+      const register = values.register ? registryRefs.map((r) => `${r.host}/${r.repository}:${r.tag}`) : [];
+      if (values.json) {
+        await writeOut(io.stdout, `${JSON.stringify({ dryRun: true, ...plan, ...(values.register ? { register, registerDefault: values.default === true } : {}) })}\n`);
+      } else {
+        const lines = describePlan(plan);
+        for (const r of register) lines.push(`register      ${r} with UAS${values.default ? ' as the default' : ''} (after the push)`);
+        await writeOut(io.stdout, `${lines.join('\n')}\n`);
+      }
+      return EXIT_OK;
+    }
     let result: BuildResult;
     try {
       result = await build(options);

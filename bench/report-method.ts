@@ -31,7 +31,7 @@ export function methodSection(): string[] {
     '- **sqfs2tar + skopeo**: `sqfs2tar IMAGE > layer.tar` into an OCI layout, `sha256sum`, config and manifest written by the harness, `skopeo copy oci:… docker://…` (which also gzips the layer for a registry). This is the best off-the-shelf pipeline with a temporary tarball.',
     '- **S3**: s3rver in a child process (test/support/s3.ts); the same `build --compression none` reads `s3://…` with `--s3-endpoint` vs the local file. `none` keeps layer compression from hiding the source.',
     '- **ls**: `uai-assemble ls IMAGE > /dev/null`; entries/s = entries `unsquashfs -l` lists / (median wall time of `ls` − median wall time of `uai-assemble --version`), i.e. the walk without the fixed process start, which the target row also shows included. `unsquashfs -lls` is shown as a reference.',
-    '- **Where the time goes**: the stage ladder (start → ls → tar → build none → build gzip on the same image: each increment is one stage), the baselines\' step times, the `timings` the CLI prints with `--json`, and `node --cpu-prof` of one `tar` run per gzip image, summarised by self time per stage (charged to the nearest src/ frame on the stack), per area and per function.',
+    '- **Where the time goes**: the stage ladder (start → ls → tar → build none → build gzip on the same image: each increment is one stage), the baselines\' step times, the `timings` the CLI prints with `--json`, and `node --cpu-prof` of one `tar` run on the rootfs-like gzip image and one `build --compression gzip` on the large gzip image, summarised by self time per stage (charged to the nearest src/ frame on the stack), per area and per function.',
     '',
     '## Limits',
     '',

@@ -4,7 +4,8 @@
  * alternated repetitions, profiles one run, and writes the report (docs/benchmarks.md for
  * a full run) plus the raw samples as JSON. See bench/README.md and docs/benchmarks.md.
  */
-import { buildScenario } from './scenario-build.ts';
+import { buildScenario, plainHttpFlags } from './scenario-build.ts';
+import { startBenchRegistry } from './registry.ts';
 import { lsScenario, tarScenario } from './scenario-tar-ls.ts';
 import { s3Scenario } from './scenario-s3.ts';
 import type { BenchContext } from './context.ts';
@@ -112,16 +113,8 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   ];
   if (options.only.has('tar')) steps.push(['tar', () => tarScenario(ctx)]);
   if (options.only.has('ls')) steps.push(['ls', () => lsScenario(ctx)]);
-  if (options.profile && options.only.has('tar')) {
-    steps.push(['profile', async () => {
-      const missing = cli.missing('tar');
-      const gzip = images.filter((i) => i.compressor === 'gzip');
-      for (const image of options.scale === 'smoke' ? gzip.slice(0, 1) : gzip) {
-        log(`profiling uai-assemble tar on ${image.name}`);
-        const args = ['tar', image.path, '-o', '/dev/null'];
-        profiles.push({ image: image.name, summary: missing ?? (await profileCli(args, options.workDir, 'uai-assemble tar IMAGE -o /dev/null')) });
-      }
-    }]);
+  if (options.profile && (options.only.has('tar') || options.only.has('build'))) {
+    steps.push(['profile', () => profileStep(ctx, profiles)]);
   }
   if (options.only.has('build')) steps.push(['build', () => buildScenario(ctx)]);
   if (options.only.has('s3')) steps.push(['s3', () => s3Scenario(ctx)]);
@@ -145,6 +138,38 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   for (const t of results?.targets ?? []) log(`target ${t.title} (${t.goal}): ${t.verdict} ${t.rows.map((r) => `${r.image}=${r.text}`).join(' ')}`);
   log(`wrote ${options.out} and ${options.json} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return 0;
+}
+
+/**
+ * Profiles `tar` on the rootfs-like gzip image (metadata-heavy) and, outside smoke runs,
+ * `build --compression gzip` on the large gzip image (every stage: read, decompress, tar,
+ * hash, gzip, push).
+ */
+async function profileStep(ctx: BenchContext, profiles: Results['profiles']): Promise<void> {
+  const { cli, images, options, log } = ctx;
+  const rootfs = images.find((i) => i.tree === 'rootfs' && i.compressor === 'gzip');
+  const large = images.find((i) => i.tree === 'large' && i.compressor === 'gzip');
+  if (rootfs && options.only.has('tar')) {
+    log(`profiling uai-assemble tar on ${rootfs.name}`);
+    const label = 'uai-assemble tar IMAGE -o /dev/null';
+    profiles.push({ image: rootfs.name, summary: cli.missing('tar') ?? (await profileCli(['tar', rootfs.path, '-o', '/dev/null'], options.workDir, label)) });
+  }
+  if (large && options.only.has('build') && options.scale !== 'smoke') {
+    log(`profiling uai-assemble build --compression gzip on ${large.name}`);
+    const label = 'uai-assemble build IMAGE docker://127.0.0.1:PORT/… --compression gzip';
+    const missing = cli.missing('build');
+    if (missing) {
+      profiles.push({ image: large.name, summary: missing });
+      return;
+    }
+    const registry = await startBenchRegistry(options.workDir, { signal: ctx.signal });
+    try {
+      const args = ['build', large.path, `docker://${registry.host}/bench/profile:1`, '--compression', 'gzip', ...plainHttpFlags(cli)];
+      profiles.push({ image: large.name, summary: await profileCli(args, options.workDir, label) });
+    } finally {
+      await registry.stop();
+    }
+  }
 }
 
 if (import.meta.main) {

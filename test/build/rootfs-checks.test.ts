@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decidePlatform, requireUaiSsh } from '../../src/build/rootfs-checks.ts';
+import { decidePlatform, requireUaiSsh, uaiSshDefaults } from '../../src/build/rootfs-checks.ts';
 import type { Warning } from '../../src/errors.ts';
 import { FileSource } from '../../src/source/file.ts';
 import { SquashfsImage } from '../../src/squashfs/index.ts';
@@ -59,8 +59,8 @@ describe('decidePlatform', () => {
 
 describe('requireUaiSsh', () => {
   it('accepts the script in the image, or an --add of it in any spelling', async () => {
-    await expect(requireUaiSsh(armImage, { add: [], origin: 'a' })).resolves.toBeUndefined();
-    await expect(requireUaiSsh(noShell, { add: [{ dest: 'usr//bin/uai-ssh.sh', content: new Uint8Array() }], origin: 'a' })).resolves.toBeUndefined();
+    await expect(requireUaiSsh(armImage, { add: [], origin: 'a' })).resolves.toBe('image');
+    await expect(requireUaiSsh(noShell, { add: [{ dest: 'usr//bin/uai-ssh.sh', content: new Uint8Array() }], origin: 'a' })).resolves.toBe('add');
     await expect(requireUaiSsh(noShell, { add: [{ dest: '/usr/bin/other.sh', content: new Uint8Array() }], origin: 'a' })).rejects.toMatchObject({
       code: 'UAI_IMAGE_NO_UAI_SSH',
     });
@@ -70,5 +70,22 @@ describe('requireUaiSsh', () => {
     const warnings: Warning[] = [];
     await requireUaiSsh(notExecImage, { add: [], origin: 'n.sqfs', onWarning: (w) => warnings.push(w) });
     expect(warnings).toEqual([expect.objectContaining({ code: 'UAI_IMAGE_UAI_SSH_NOT_EXECUTABLE', message: expect.stringContaining('644') })]);
+  });
+});
+
+describe('uaiSshDefaults', () => {
+  it('gives an added /usr/bin/uai-ssh.sh without a mode root-owned 0755, keeps an explicit mode and leaves other files alone', () => {
+    const content = { path: '/tmp/x' };
+    expect(
+      uaiSshDefaults([
+        { dest: '/usr/bin/uai-ssh.sh', content, uid: 1000 },
+        { dest: 'usr/bin/uai-ssh.sh', content, mode: 0o700 },
+        { dest: '/etc/motd', content },
+      ]),
+    ).toEqual([
+      { dest: '/usr/bin/uai-ssh.sh', content, mode: 0o755, uid: 0, gid: 0 },
+      { dest: 'usr/bin/uai-ssh.sh', content, mode: 0o700 },
+      { dest: '/etc/motd', content },
+    ]);
   });
 });

@@ -52,7 +52,7 @@ export function redactDestination(raw: string): string {
 export function parseDockerReference(raw: string, rest: string): { host: string; repository: string; tag: string } {
   if (userinfoEnd(rest) >= 0) {
     // Never echo the text before the `@`: it is, or may be, a password.
-    const shown = `docker://***${rest.slice(userinfoEnd(rest))}`;
+    const shown = redactDestination(`docker://${rest}`);
     throw new DestinationError(
       'UAI_DEST_CREDENTIALS_IN_REFERENCE',
       `destination ${JSON.stringify(shown)}: credentials do not go in the reference; pass them with --creds USER:PASSWORD or an auth file ` +

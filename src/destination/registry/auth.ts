@@ -11,7 +11,6 @@ import { pickChallenge, parseChallenges, type Challenge } from './challenge.ts';
 import { findCredentials, type Credentials } from './credentials.ts';
 import { RegistryError, httpError, redactUrl } from './errors.ts';
 import { readBytes, readText, send, type HttpResponse } from './http.ts';
-import { withRetries, type RetryPolicy } from './retry.ts';
 
 export type Action = 'pull' | 'push';
 
@@ -37,18 +36,16 @@ export class Authenticator {
   readonly #host: string;
   readonly #agent: Dispatcher;
   readonly #options: AuthOptions;
-  readonly #retry: RetryPolicy;
   /** undefined: not pinged yet; null: the registry asked for nothing. */
   #challenge: Challenge | null | undefined;
   readonly #tokens = new Map<string, CachedToken>();
   readonly #inflight = new Map<string, Promise<string>>();
   readonly #creds = new Map<string, Promise<Credentials | undefined>>();
 
-  constructor(host: string, agent: Dispatcher, options: AuthOptions, retry: RetryPolicy) {
+  constructor(host: string, agent: Dispatcher, options: AuthOptions) {
     this.#host = host;
     this.#agent = agent;
     this.#options = options;
-    this.#retry = retry;
   }
 
   get challenge(): Challenge | null | undefined {
@@ -202,28 +199,23 @@ export class Authenticator {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (creds !== undefined) headers['authorization'] = basicHeader(creds);
 
-    const body = await withRetries(
-      async () => {
-        const res = await send(this.#agent, { method: 'GET', url, headers, ...(signal === undefined ? {} : { signal }) });
-        if (res.status !== 200) {
-          const text = await readText(res);
-          const err = httpError(res.status, 'GET', url, text, { what: `token request for ${scopes.join(' ') || 'registry'}` });
-          if (res.status === 401 || res.status === 403) {
-            const why = creds === undefined ? 'no credentials were found' : 'the credentials were rejected';
-            throw new RegistryError(res.status === 401 ? 'UAI_REGISTRY_UNAUTHORIZED' : 'UAI_REGISTRY_DENIED', `${err.message}; ${why}`, {
-              status: res.status,
-              method: 'GET',
-              url,
-              errors: [...err.registryErrors],
-            });
-          }
-          throw err;
-        }
-        return readBytes(res, 1 << 20);
-      },
-      this.#retry,
-      signal === undefined ? {} : { signal },
-    );
+    // Tried once: the registry request that needs the token is what gets retried.
+    const res = await send(this.#agent, { method: 'GET', url, headers, ...(signal === undefined ? {} : { signal }) });
+    if (res.status !== 200) {
+      const text = await readText(res);
+      const err = httpError(res.status, 'GET', url, text, { what: `token request for ${scopes.join(' ') || 'registry'}` });
+      if (res.status === 401 || res.status === 403) {
+        const why = creds === undefined ? 'no credentials were found' : 'the credentials were rejected';
+        throw new RegistryError(res.status === 401 ? 'UAI_REGISTRY_UNAUTHORIZED' : 'UAI_REGISTRY_DENIED', `${err.message}; ${why}`, {
+          status: res.status,
+          method: 'GET',
+          url,
+          errors: [...err.registryErrors],
+        });
+      }
+      throw err;
+    }
+    const body = await readBytes(res, 1 << 20);
     let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
       parsed = JSON.parse(Buffer.from(body).toString('utf8')) as typeof parsed;

@@ -88,7 +88,7 @@ export class RegistryClient implements RegistryClientApi {
 
   /** The base URL after the first request (`https://host:port` or `http://…`). */
   async baseUrl(signal?: AbortSignal): Promise<string> {
-    return (await this.#session.base(signal)).origin;
+    return (await this.#session.baseWithRetries(signal)).origin;
   }
 
   async checkAccess(repo: string, actions: ReadonlyArray<'pull' | 'push'>, signal?: AbortSignal): Promise<void> {

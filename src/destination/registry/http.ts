@@ -1,13 +1,14 @@
 /**
  * The one place that talks to undici: sends a request, turns socket and TLS failures
- * into RegistryError (`UAI_REGISTRY_NETWORK`, retryable; `UAI_REGISTRY_TLS`, not), and
+ * into RegistryError (`UAI_REGISTRY_NETWORK`: retryable for resets and timeouts, not for
+ * a refused connection or an unknown host; `UAI_REGISTRY_TLS`, never retryable), and
  * helps read or discard response bodies (every body is consumed or dumped).
  */
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { isUaiError } from '../../errors.ts';
 import { RegistryError, redactUrl } from './errors.ts';
-import { isCertificateError, type TlsConnectOptions } from './tls.ts';
+import { isCertificateError, isTlsProtocolError, type TlsConnectOptions } from './tls.ts';
 
 export type RequestBody = Uint8Array | AsyncIterable<Uint8Array> | null;
 
@@ -104,6 +105,20 @@ export async function send(agent: Dispatcher, req: HttpRequest): Promise<HttpRes
   }
 }
 
+/**
+ * Connection failures that will not heal within a retry's backoff: fail at once. Resets,
+ * timeouts and closed sockets (mid-transfer trouble) stay retryable.
+ */
+const UNREACHABLE: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused (is the registry running, and is the port right?)',
+  ENOTFOUND: 'no such host (DNS lookup failed)',
+  EAI_AGAIN: 'the host name could not be resolved (DNS lookup failed)',
+  EAI_NONAME: 'no such host (DNS lookup failed)',
+  EAI_FAIL: 'the host name could not be resolved (DNS lookup failed)',
+  ENETUNREACH: 'network unreachable',
+  EHOSTUNREACH: 'host unreachable',
+};
+
 /** Maps a failure to send into a RegistryError, keeping aborts and library errors as they are. */
 export function networkError(err: unknown, req: { method: string; url: URL; signal?: AbortSignal | undefined }): unknown {
   if (req.signal?.aborted) return req.signal.reason instanceof Error ? req.signal.reason : err;
@@ -117,7 +132,26 @@ export function networkError(err: unknown, req: { method: string; url: URL; sign
       url: req.url,
     });
   }
+  if (isTlsProtocolError(err)) {
+    // Only reached when http:// may not be tried (or was forced to https://): say why.
+    return new RegistryError(
+      'UAI_REGISTRY_TLS',
+      `${where}: the server answered plain HTTP to a TLS handshake: use --tls-verify=false for a plain-HTTP registry (${reason})`,
+      { cause: err, method: req.method, url: req.url, details: { host: req.url.host } },
+    );
+  }
   const code = (err as { code?: unknown }).code;
+  const unreachable = typeof code === 'string' ? UNREACHABLE[code] : undefined;
+  if (unreachable !== undefined) {
+    // Nothing that heals in seconds: no retry, so the user hears of it at once.
+    return new RegistryError('UAI_REGISTRY_NETWORK', `${where}: cannot reach ${req.url.host}: ${unreachable} (${reason})`, {
+      cause: err,
+      method: req.method,
+      url: req.url,
+      retryable: false,
+      details: { host: req.url.host, errno: code },
+    });
+  }
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
     return new RegistryError('UAI_REGISTRY_SIZE_INVALID', `${where}: the body did not have the announced length (${reason})`, {
       cause: err,

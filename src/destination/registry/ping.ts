@@ -56,6 +56,14 @@ export async function ping(agent: Dispatcher, host: string, options: PingOptions
       // Fell back to http, but the server does speak TLS ("Client sent an HTTP request to
       // an HTTPS server"): the https failure is the one to report.
       if (scheme === 'http' && res.status === 400 && /https/i.test(text) && lastError !== undefined) throw lastError;
+      if (scheme === 'http' && res.status === 400 && /https/i.test(text)) {
+        throw new RegistryError('UAI_REGISTRY_TLS', `GET ${redactUrl(url)}: the server speaks HTTPS (it answered plain HTTP with 400): use https:// or no scheme for ${host}`, {
+          status: 400,
+          method: 'GET',
+          url,
+          details: { host },
+        });
+      }
       throw httpError(res.status, 'GET', url, text, { what: 'ping' });
     } catch (err) {
       lastError = err;

@@ -9,7 +9,7 @@ import type { BlobUpload, PushedBlob, RegistryClientOptions } from './client-api
 import { statBlob } from './blob-exists.ts';
 import { RegistryError } from './errors.ts';
 import { checkDigest, checkRepo } from './reference.ts';
-import { isRetryable, withRetries } from './retry.ts';
+import { isRetryable, retryWarning, withRetries } from './retry.ts';
 import type { Session } from './session.ts';
 import { HashingStream, cancelUpload, commitUpload, patchChunks, patchStream, startUpload, type UploadContext } from './upload.ts';
 
@@ -71,11 +71,7 @@ async function pushBlobOnce(
       // stream (which cannot be replayed) restarts the upload from a fresh open().
       shouldRetry: (err) => restartable.has(err as object),
       onRetry: (err, attempt, delayMs) =>
-        settings.onWarning?.({
-          code: 'UAI_REGISTRY_RETRY',
-          message: `upload of ${label} to ${session.host}/${repo} failed (${(err as Error).message}); retrying in ${delayMs} ms (attempt ${attempt + 2} of ${session.retry.retries + 1})`,
-          details: { repo, attempt: attempt + 1, delayMs, ...(err instanceof RegistryError ? { code: err.code } : {}) },
-        }),
+        settings.onWarning?.(retryWarning(session.host, `upload of ${label} to ${repo}`, err, attempt, delayMs, session.retry, 'starting the upload over')),
     },
   );
 }

@@ -3,7 +3,7 @@
  * What is retryable is decided by the caller (`RegistryError.retryable` by default):
  * network errors, 408, 429 and 5xx.
  */
-import { throwIfAborted } from '../../errors.ts';
+import { throwIfAborted, type Warning } from '../../errors.ts';
 import { RegistryError } from './errors.ts';
 
 export interface RetryPolicy {
@@ -78,4 +78,62 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, policy
       await sleep(delay, options.signal);
     }
   }
+}
+
+const NETWORK_WORDS: Readonly<Record<string, string>> = {
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed while sending',
+  ETIMEDOUT: 'timed out',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+  UND_ERR_BODY_TIMEOUT: 'the body stalled',
+  UND_ERR_CLOSED: 'connection closed',
+};
+
+/** A few words on why an attempt failed: `connection reset`, `HTTP 503 UNAVAILABLE`. */
+export function failureReason(err: unknown): string {
+  if (err instanceof RegistryError) {
+    if (err.status !== undefined) {
+      const codes = err.registryErrors.map((e) => e.code).join(', ');
+      return `HTTP ${err.status}${codes === '' ? '' : ` ${codes}`}`;
+    }
+    let cur: unknown = err.cause;
+    for (let depth = 0; depth < 4 && cur instanceof Error; depth++) {
+      const code = (cur as { code?: unknown }).code;
+      if (typeof code === 'string' && NETWORK_WORDS[code] !== undefined) return NETWORK_WORDS[code];
+      cur = (cur as { cause?: unknown }).cause;
+    }
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return message.length > 120 ? `${message.slice(0, 117)}...` : message;
+}
+
+/**
+ * The warning for one retry: `registry 127.0.0.1:5000: PATCH /v2/r/blobs/uploads/… failed
+ * (connection reset); retrying in 1.2 s (2/5)`. `what` names the request.
+ */
+export function retryWarning(host: string, what: string, err: unknown, attempt: number, delayMs: number, policy: RetryPolicy, verb = 'retrying'): Warning {
+  // Name the request that failed when it is another one (the ping, the token server).
+  if (err instanceof RegistryError && err.url !== undefined && err.method !== undefined) {
+    try {
+      const url = new URL(err.url);
+      const failed = `${err.method} ${url.host === host ? '' : url.host}${url.pathname}`;
+      if (!what.startsWith(failed)) what = `${what} (${failed})`;
+    } catch {
+      // no usable URL: keep `what`
+    }
+  }
+  const seconds = delayMs >= 10_000 ? Math.round(delayMs / 1000).toString() : (delayMs / 1000).toFixed(1);
+  return {
+    code: 'UAI_REGISTRY_RETRY',
+    message: `registry ${host}: ${what} failed (${failureReason(err)}); ${verb} in ${seconds} s (${attempt + 1}/${policy.retries})`,
+    details: {
+      host,
+      attempt: attempt + 1,
+      retries: policy.retries,
+      delayMs,
+      ...(err instanceof RegistryError ? { code: err.code, ...(err.status === undefined ? {} : { status: err.status }) } : {}),
+    },
+  };
 }

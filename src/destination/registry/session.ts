@@ -1,15 +1,17 @@
 /**
  * The request pipeline every protocol step uses: ping once (scheme and challenge),
  * add the Authorization header (registry host only), re-authenticate once on 401,
- * retry replayable requests on network errors, 408, 429 and 5xx, and turn unexpected
+ * retry replayable requests on network errors, 408, 429 and 5xx (the only retry layer:
+ * ping and token requests inside a request are tried once per attempt), and turn unexpected
  * statuses into RegistryError (the body read for the registry's error codes).
  */
 import type { Dispatcher } from 'undici';
+import type { Warning } from '../../errors.ts';
 import { Authenticator, type Action, type AuthOptions } from './auth.ts';
 import { RegistryError, httpError } from './errors.ts';
 import { header, readText, send, type HttpResponse, type RequestBody } from './http.ts';
 import { ping } from './ping.ts';
-import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.ts';
+import { parseRetryAfter, retryWarning, withRetries, type RetryPolicy } from './retry.ts';
 
 export interface SessionRequest {
   method: string;
@@ -49,7 +51,7 @@ export class Session {
     this.agent = agent;
     this.#options = options;
     this.retry = options.retry;
-    this.auth = new Authenticator(options.host, agent, options.auth, options.retry);
+    this.auth = new Authenticator(options.host, agent, options.auth);
   }
 
   get host(): string {
@@ -59,18 +61,15 @@ export class Session {
   /**
    * The registry's base URL (after one ping; a failed ping is tried again next time).
    * The ping is shared by concurrent callers, so it runs without any one caller's
-   * signal; each caller stops waiting when its own signal fires.
+   * signal; each caller stops waiting when its own signal fires. It is tried once: the
+   * request that needs it is what is retried (one retry layer, never retries of retries).
    */
   base(signal?: AbortSignal): Promise<URL> {
     if (this.#base === undefined) {
-      const pinging = withRetries(
-        () =>
-          ping(this.agent, this.#options.host, {
-            allowPlainHttp: this.#options.allowPlainHttp,
-            ...(this.#options.scheme === undefined ? {} : { scheme: this.#options.scheme }),
-          }),
-        this.retry,
-      ).then((result) => {
+      const pinging = ping(this.agent, this.#options.host, {
+        allowPlainHttp: this.#options.allowPlainHttp,
+        ...(this.#options.scheme === undefined ? {} : { scheme: this.#options.scheme }),
+      }).then((result) => {
         this.auth.setChallenge(result.challenge);
         return result.base;
       });
@@ -80,6 +79,11 @@ export class Session {
       });
     }
     return untilAborted(this.#base, signal);
+  }
+
+  /** The base URL, the ping retried like a request (for callers outside `request`). */
+  baseWithRetries(signal?: AbortSignal): Promise<URL> {
+    return this.retrying(() => this.base(signal), 'GET /v2/', signal);
   }
 
   async resolve(url: URL | string, signal?: AbortSignal): Promise<URL> {
@@ -92,7 +96,24 @@ export class Session {
     const replayable = req.body === undefined || req.body === null || req.body instanceof Uint8Array;
     const once = (): Promise<HttpResponse> => this.#requestOnce(req, replayable);
     if (!replayable || req.once === true) return once();
-    return withRetries(once, this.retry, req.signal === undefined ? {} : { signal: req.signal });
+    const path = req.url instanceof URL ? req.url.pathname : req.url.split('?')[0]!;
+    return this.retrying(once, `${req.method} ${path}`, req.signal);
+  }
+
+  /**
+   * The one retry layer: `fn` again on retryable errors (network trouble mid-transfer,
+   * 408, 429, 5xx) with backoff, each retry reported through onWarning.
+   */
+  retrying<T>(fn: () => Promise<T>, what: string, signal?: AbortSignal): Promise<T> {
+    return withRetries(fn, this.retry, {
+      ...(signal === undefined ? {} : { signal }),
+      onRetry: (err, attempt, delayMs) => this.warn(retryWarning(this.host, what, err, attempt, delayMs, this.retry)),
+    });
+  }
+
+  /** Passes a warning to the client's onWarning, if any. */
+  warn(warning: Warning): void {
+    this.#options.auth.onWarning?.(warning);
   }
 
   /** `Warning: 299 - "text"` headers are shown to the user, never acted on (spec). */

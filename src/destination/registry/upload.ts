@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../errors.ts';
 import { RegistryError, redactUrl } from './errors.ts';
 import { discard, header, type HttpResponse } from './http.ts';
-import { isRetryable, sleep, backoffDelay } from './retry.ts';
+import { isRetryable, retryWarning, sleep, backoffDelay } from './retry.ts';
 import type { Session } from './session.ts';
 
 export interface UploadContext {
@@ -141,7 +141,9 @@ export async function patchChunks(
         // 416: the registry disagrees about the offset (distribution 3.x) — resync too.
         const outOfRange = err instanceof RegistryError && err.status === 416;
         if (!(isRetryable(err) || outOfRange) || attempt >= ctx.session.retry.retries) throw err;
-        await sleep(backoffDelay(attempt, ctx.session.retry, err instanceof RegistryError ? err.retryAfterMs : undefined), ctx.signal);
+        const delay = backoffDelay(attempt, ctx.session.retry, err instanceof RegistryError ? err.retryAfterMs : undefined);
+        ctx.session.warn(retryWarning(ctx.session.host, `PATCH chunk ${start}-${start + pending.length - 1} of ${ctx.what}`, err, attempt, delay, ctx.session.retry, 'resuming'));
+        await sleep(delay, ctx.signal);
         const status = await uploadStatus(ctx, location);
         const at = status.offset ?? 0;
         if (status.offset === undefined || at < start || at > start + pending.length) throw err;

@@ -402,14 +402,18 @@ describe('faults in front of a token registry', () => {
   it('sends no Authorization to an upload Location on another host', async () => {
     const other = await startFaultProxy(reg.url);
     const client = new RegistryClient(proxy.host, { creds: reg.creds!, retries: 1, retryDelayMs: 5 });
+    const postsBefore = proxy.requests.filter((r) => r.method === 'POST').length;
     try {
       // The POST answers send the upload to the other proxy (another host:port).
-      proxy.fault({ method: 'POST', path: UPLOADS, times: 2, action: { type: 'rewrite-location', map: (loc) => loc.replace(proxy.host, other.host) } });
+      proxy.fault({ method: 'POST', path: UPLOADS, action: { type: 'rewrite-location', map: (loc) => loc.replace(proxy.host, other.host) } });
       const err = await client.pushBlob('uai/cross', blobOf(randomBlob(1000))).catch((e: unknown) => e);
       expect((err as RegistryError).code).toBe('UAI_REGISTRY_UNAUTHORIZED');
       expect((err as RegistryError).message).toContain('no credentials were sent');
       const atOther = other.requests.filter((r) => r.method === 'PATCH');
       expect(atOther).toHaveLength(1);
+      // A 401 is not retried: one POST, and no rule left over for the next test.
+      expect(proxy.requests.filter((r) => r.method === 'POST')).toHaveLength(postsBefore + 1);
+      expect(proxy.pending()).toEqual([]);
       expect(atOther.every((r) => r.headers.authorization === undefined)).toBe(true);
       expect(proxy.requests.filter((r) => r.method === 'POST').every((r) => r.headers.authorization?.startsWith('Bearer '))).toBe(true);
     } finally {

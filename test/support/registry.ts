@@ -10,9 +10,9 @@
  * Each registry gets its own temp dir (config, storage, certificates), a port chosen by
  * the OS, and `delete: enabled`. `skopeoArgs` are the flags skopeo needs to reach it.
  */
-import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createSign, X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -59,8 +59,31 @@ export interface TestRegistry {
   /** Flags for `skopeo inspect/copy` to reach this registry. */
   skopeoArgs: string[];
   dir: string;
+  /** The docker-registry process. */
+  pid: number;
   stop(): Promise<void>;
 }
+
+/**
+ * Spawns a test server that dies with this process however it ends (SIGKILL included):
+ * `setpriv --pdeathsig KILL` (util-linux) makes the kernel kill the child when the
+ * spawning thread goes away, and a `sh` step that `exec`s the server checks first that
+ * its parent is still this process (closing the race between fork and prctl). The server
+ * keeps the child's pid (exec all the way down). A clean exit also kills it (`exit` hook).
+ */
+export function spawnTied(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  if (!existsSync(SETPRIV)) throw new Error(`${SETPRIV} (util-linux) is needed so that test servers die with the test process`);
+  const guard = 'if [ "$PPID" != "$1" ]; then exit 70; fi; shift; exec "$@"';
+  const child = spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', guard, 'sh', String(process.pid), command, ...args], options);
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
+  return child;
+}
+
+const SETPRIV = '/usr/bin/setpriv';
 
 const USER = 'tester';
 const PASSWORD = 's3cret-Pa55word';
@@ -223,13 +246,8 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
         token !== undefined && `    rootcertbundle: ${tokenBundle}`,
       ]),
     );
-    const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    // If the test process ends without stop(), the registry must not outlive it.
-    const killOnExit = (): void => {
-      child.kill('SIGKILL');
-    };
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.removeListener('exit', killOnExit));
+    // If the test process ends without stop() (even killed), the registry must not outlive it.
+    const child = spawnTied('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
@@ -265,6 +283,7 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
       ...(pki === undefined ? {} : { pki }),
       skopeoArgs,
       dir,
+      pid: child.pid!,
       stop: async () => {
         if (child.exitCode === null) {
           const exited = new Promise((resolve) => child.once('exit', resolve));

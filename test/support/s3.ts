@@ -7,7 +7,7 @@
  *   await s3.put('boot-images', 'id/rootfs', bytes);
  *   ...; await s3.stop();
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { spawnTied } from './registry.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -27,6 +28,8 @@ export interface S3rver {
   endpoint: string;
   /** A client with the accepted keys, path-style. */
   client: S3Client;
+  /** The s3rver process. */
+  pid: number;
   put(bucket: string, key: string, body: Uint8Array | string, metadata?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
@@ -51,7 +54,8 @@ export interface S3rverOptions {
 export async function startS3rver(buckets: string[], options: S3rverOptions = {}): Promise<S3rver> {
   const dir = await mkdtemp(join(tmpdir(), 'uai-s3rver-'));
   const args = ['-e', CHILD, dir, JSON.stringify(buckets), ...(options.tls ? [JSON.stringify(options.tls)] : [])];
-  const child: ChildProcess = spawn(process.execPath, args, {
+  // Tied to this process: s3rver must not outlive a killed test worker.
+  const child: ChildProcess = spawnTied(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -77,6 +81,7 @@ export async function startS3rver(buckets: string[], options: S3rverOptions = {}
   return {
     endpoint,
     client,
+    pid: child.pid!,
     async put(bucket, key, body, metadata) {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(metadata ? { Metadata: metadata } : {}) }));
     },

@@ -104,11 +104,21 @@ export class Session {
    * The one retry layer: `fn` again on retryable errors (network trouble mid-transfer,
    * 408, 429, 5xx) with backoff, each retry reported through onWarning.
    */
-  retrying<T>(fn: () => Promise<T>, what: string, signal?: AbortSignal): Promise<T> {
-    return withRetries(fn, this.retry, {
-      ...(signal === undefined ? {} : { signal }),
-      onRetry: (err, attempt, delayMs) => this.warn(retryWarning(this.host, what, err, attempt, delayMs, this.retry)),
-    });
+  async retrying<T>(fn: () => Promise<T>, what: string, signal?: AbortSignal): Promise<T> {
+    let retried = 0;
+    try {
+      return await withRetries(fn, this.retry, {
+        ...(signal === undefined ? {} : { signal }),
+        onRetry: (err, attempt, delayMs) => {
+          retried = attempt + 1;
+          this.warn(retryWarning(this.host, what, err, attempt, delayMs, this.retry));
+        },
+      });
+    } catch (err) {
+      // Say that the waiting is over: the last error, after how many attempts.
+      if (retried > 0 && err instanceof RegistryError) err.message = `${err.message} (gave up after ${retried + 1} attempts)`;
+      throw err;
+    }
   }
 
   /** Passes a warning to the client's onWarning, if any. */

@@ -90,6 +90,7 @@ describe('failing fast', () => {
       expect(err.code).toBe('UAI_REGISTRY_NETWORK');
       // 1 + 3 retries; nested retries made this (1 + 3) * (1 + 3) = 16.
       expect(listener.count()).toBe(4);
+      expect(err.message).toContain('(gave up after 4 attempts)');
       const said = retries(warnings).map((w) => w.message);
       expect(said).toHaveLength(3);
       said.forEach((message, i) => {

@@ -4,14 +4,13 @@
  * credentials. Trouble that does heal (5xx, resets) is retried, and every retry is
  * reported through onWarning — also by the `build` command, which prints it.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Warning } from '../../../src/errors.ts';
 import { RegistryClient, RegistryError } from '../../../src/destination/registry/index.ts';
 import { startFaultProxy } from '../../support/fault-proxy.ts';
-import { freePort, skopeo, startRegistry, type TestRegistry } from '../../support/registry.ts';
+import { freePort, skopeo, spawnTied, startRegistry, type TestRegistry } from '../../support/registry.ts';
 import { blobOf, randomBlob, sha256 } from './helpers.ts';
 
 /** Generous guard against a hang (the old nested retries took ~132 s); not a speed target. */
@@ -191,9 +190,9 @@ function build(args: string[]): Promise<Run> {
   return new Promise((resolveRun, reject) => {
     const env = { ...process.env };
     delete env['SOURCE_DATE_EPOCH'];
-    const child = spawn(process.execPath, [resolve('src/cli/main.ts'), 'build', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnTied(process.execPath, [resolve('src/cli/main.ts'), 'build', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
     const guard = setTimeout(() => child.kill('SIGKILL'), HANG_GUARD_MS * 2);
     child.on('error', reject);
     child.on('close', (code) => {

@@ -4,12 +4,13 @@
  * server's pid, and is then killed (SIGKILL: no exit hook runs; SIGTERM). The server
  * must be gone within a few seconds.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnTied } from '../../support/registry.ts';
 
 const SUPPORT = resolve('test/support');
 
@@ -55,7 +56,8 @@ afterEach(() => {
 
 /** Starts a helper that runs `body` (ESM, top-level await), which prints the server pid. */
 async function startHelper(body: string): Promise<number> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', body], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Tied itself, so that a killed test worker leaves no helper behind either.
+  const child = spawnTied(process.execPath, ['--input-type=module', '-e', body], { stdio: ['ignore', 'pipe', 'pipe'] });
   helper = child;
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));

@@ -7,7 +7,7 @@
  */
 import type { Destination, DestinationResult } from '../destination/destination.ts';
 import { tee } from '../destination/tee.ts';
-import type { WarningHandler } from '../errors.ts';
+import { isUaiError, type WarningHandler } from '../errors.ts';
 import type { Image } from '../image/image.ts';
 import type { ImageFormat } from '../image/media-types.ts';
 import type { LayerCompression } from '../layer/compression/compressed-layer.ts';
@@ -62,6 +62,9 @@ export async function publish(options: PublishOptions): Promise<DestinationResul
         if (result.status === 'fulfilled') continue;
         signal?.throwIfAborted();
         const d = group[i]!;
+        // The registry client already retried (re-opening the layer) as far as it was worth it;
+        // another round here would multiply its attempts and retry errors that never heal.
+        if (isRegistryError(result.reason)) throw result.reason;
         options.onWarning?.({
           code: 'UAI_DEST_RETRY',
           message: `${d.description}: layer write failed (${(result.reason as Error)?.message ?? result.reason}); retrying it alone from the rootfs`,
@@ -85,4 +88,8 @@ export async function publish(options: PublishOptions): Promise<DestinationResul
   } finally {
     await Promise.all(destinations.map((d) => d.close().catch(() => undefined)));
   }
+}
+
+function isRegistryError(err: unknown): boolean {
+  return isUaiError(err) && err.code.startsWith('UAI_REGISTRY_');
 }

@@ -233,3 +233,25 @@ describe('uai-assemble build', () => {
     }
   });
 });
+
+describe('uai-assemble build against a registry that keeps failing uploads', () => {
+  it('gives up after the client’s own retries, without a second round from the build', async () => {
+    const reg = await startRegistry({ mode: 'plain' });
+    const proxy = await startFaultProxy(reg.url);
+    try {
+      proxy.fault({ method: 'PATCH', times: 100, action: { type: 'respond', status: 500, body: '{"errors":[{"code":"UNKNOWN","message":"disk"}]}' } });
+      const run = await build([resolve('fixtures/images/uai-rootfs-gzip.sqfs'), `docker://${proxy.host}/cray/broken:1`]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('UAI_REGISTRY_');
+      expect(run.stderr).not.toContain('retrying it alone from the rootfs');
+      // The client makes 1 + 5 attempts (default retries); a second layer of retries would double that.
+      expect(proxy.requests.filter((r) => r.method === 'PATCH').length).toBe(6);
+      const tags = await fetch(`${reg.url}/v2/cray/broken/tags/list`);
+      expect(tags.status).toBe(404);
+      await tags.body?.cancel();
+    } finally {
+      await proxy.stop();
+      await reg.stop();
+    }
+  });
+});

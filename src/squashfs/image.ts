@@ -4,6 +4,7 @@
  * tables once. After that, walking and lookups are pure in-memory work; only file data
  * is read from the source.
  */
+import { storedBytes } from './stored-bytes.ts';
 import type { ByteSource } from '../source/byte-source.ts';
 import type { WarningHandler } from '../errors.ts';
 import type { Entry } from './entry.ts';
@@ -135,8 +136,8 @@ export class SquashfsImage {
     if (entry.type !== 'file' || !entry.layout) {
       throw new SquashfsError('UAI_SQFS_UNSUPPORTED', 'data', undefined, `${entry.path} is a ${entry.type}, not a regular file`);
     }
-    if (entry.size > this.limits.maxOutputBytes) {
-      throw new SquashfsError('UAI_SQFS_LIMIT', 'data', undefined, `${entry.path}: ${entry.size} bytes is over limits.maxOutputBytes`);
+    if (storedBytes(entry, this.superblock.blockSize) > this.limits.maxOutputBytes) {
+      throw new SquashfsError('UAI_SQFS_LIMIT', 'data', undefined, `${entry.path}: ${entry.size} bytes of non-sparse data is over limits.maxOutputBytes`);
     }
     const readAhead = new ReadAhead(this.#ctx.source, this.#data, [entry][Symbol.iterator](), {
       wantData: () => true,

@@ -14,6 +14,7 @@ import { readDirectory } from './directory-reader.ts';
 import { EMPTY_BYTES, joinPath, joinRaw, makeEntry } from './entry-builder.ts';
 import { showName } from './binary.ts';
 import { ByteSlab } from './byte-slab.ts';
+import { storedBytes } from './stored-bytes.ts';
 
 export interface WalkOptions {
   signal?: AbortSignal;
@@ -73,13 +74,13 @@ export function* walkTree(ctx: ImageContext, options: WalkOptions = {}): Generat
         if (linkedFiles.has(entry.inodeRef)) return;
         linkedFiles.add(entry.inodeRef);
       }
-      declared += entry.size;
+      declared += storedBytes(entry, ctx.superblock.blockSize);
       if (declared > limits.maxOutputBytes) {
         throw new SquashfsError(
           'UAI_SQFS_LIMIT',
           'inode table',
           undefined,
-          `files declare more than ${limits.maxOutputBytes} bytes in total (limits.maxOutputBytes), at ${entry.path}: overlapping data?`,
+          `files declare more than ${limits.maxOutputBytes} bytes of non-sparse data in total (limits.maxOutputBytes), at ${entry.path}: overlapping data?`,
         );
       }
     }

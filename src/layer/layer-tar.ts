@@ -141,7 +141,7 @@ export async function* layerTar(
 
   const checkName = (rawName: Uint8Array, path: string): void => {
     if (!allowWhiteout && startsWith(rawName, WHITEOUT)) {
-      throw new LayerError('UAI_LAYER_WHITEOUT_NAME', `${path}: a name starting with '.wh.' would be read as an OCI whiteout (allowWhiteoutNames to keep it)`, {
+      throw new LayerError('UAI_LAYER_WHITEOUT_NAME', `${path}: a name starting with '.wh.' would be read as an OCI whiteout (keep it with --allow-whiteout-names, or allowWhiteoutNames in the library)`, {
         details: { path },
       });
     }

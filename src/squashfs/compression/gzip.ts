@@ -10,7 +10,9 @@ import type { Decompressor } from './decompressor.ts';
 import { checkMaxOutput, checkOutput, decompressError } from './fail.ts';
 
 function zlibOptions(maxOutput: number): ZlibOptions {
-  return { chunkSize: Math.max(64, maxOutput), maxOutputLength: maxOutput };
+  // One byte over the limit: a block that fills the limit exactly then ends inside the
+  // first chunk, instead of making zlib allocate a second, unused chunk to find the end.
+  return { chunkSize: Math.max(64, maxOutput + 1), maxOutputLength: maxOutput };
 }
 
 export function createGzipDecompressor(): Decompressor {

@@ -16,7 +16,9 @@ const zstdSync = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDeco
 const zstdAsync = (zlib as unknown as { zstdDecompress?: ZstdAsync }).zstdDecompress;
 
 function zstdOptions(maxOutput: number): zlib.ZlibOptions {
-  return { chunkSize: Math.max(64, maxOutput), maxOutputLength: maxOutput };
+  // One byte over the limit: a block that fills the limit exactly then ends inside the
+  // first chunk, instead of making zlib allocate a second, unused chunk to find the end.
+  return { chunkSize: Math.max(64, maxOutput + 1), maxOutputLength: maxOutput };
 }
 
 function frameCheck(input: Uint8Array): void {

@@ -61,6 +61,8 @@ export function makeEntry(
   } else if (kind === 'char' || kind === 'block') {
     entry.major = deviceMajor(inode.rdev);
     entry.minor = deviceMinor(inode.rdev);
+  } else if (kind === 'dir') {
+    entry.listingSize = inode.size;
   } else if (kind === 'file') {
     entry.layout = {
       blocksStart: inode.blocksStart,

@@ -35,6 +35,8 @@ export interface Entry {
   readonly mtime: number;
   /** Bytes for files; target length for symlinks; 0 otherwise. Safe integer. */
   readonly size: number;
+  /** Directories: the listing size as stored (the `file_size` field, 3 more than the listing), which `unsquashfs -l` shows. */
+  readonly listingSize?: number;
   readonly nlink: number;
   /** The inode number (1..superblock.inodes). */
   readonly inode: number;

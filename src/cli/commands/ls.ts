@@ -22,12 +22,17 @@ export function modeString(type: Entry['type'], mode: number): string {
 export function longLine(entry: Entry): string {
   const owner = `${entry.uid}/${entry.gid}`;
   const width = Math.max(0, 27 - owner.length);
-  const size = entry.type === 'char' || entry.type === 'block' ? `${entry.major},${String(entry.minor).padStart(3)}` : String(entry.size);
+  const size = entry.type === 'char' || entry.type === 'block' ? `${entry.major},${String(entry.minor).padStart(3)}` : String(shownSize(entry));
   const d = new Date(entry.mtime * 1000);
   const p = (n: number): string => String(n).padStart(2, '0');
   const time = `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
   const target = entry.type === 'symlink' ? ` -> ${entry.targetString}` : '';
   return `${modeString(entry.type, entry.mode)} ${owner}${size.padStart(width)} ${time} ${entry.path}${target}`;
+}
+
+/** The size `unsquashfs -l` shows: a directory's stored listing size, else Entry.size. */
+function shownSize(entry: Entry): number {
+  return entry.type === 'dir' ? (entry.listingSize ?? 0) : entry.size;
 }
 
 /** The `ls --json` object of an entry. */
@@ -40,7 +45,7 @@ export function jsonEntry(entry: Entry): Record<string, unknown> {
     mode: entry.mode,
     uid: entry.uid,
     gid: entry.gid,
-    size: entry.size,
+    size: shownSize(entry),
     mtime: entry.mtime,
     inode: entry.inode,
     nlink: entry.nlink,

@@ -12,7 +12,8 @@ export const CLI_MAIN = resolve(REPO_ROOT, 'src', 'cli', 'main.ts');
 
 /** argv for `uai-assemble ARGS`, optionally under the V8 CPU profiler. */
 export function uaiArgv(args: readonly string[], options: { cpuProfDir?: string } = {}): [string, string[]] {
-  const node: string[] = [];
+  // The V8 flag the launchers (bin/uai-assemble.js, ./dev) pass: measure what users run.
+  const node: string[] = ['--max-semi-space-size=4'];
   if (options.cpuProfDir) node.push('--cpu-prof', '--cpu-prof-dir', options.cpuProfDir);
   return [process.execPath, [...node, CLI_MAIN, ...args]];
 }

@@ -160,3 +160,35 @@ describe('uai-assemble build from BOS / IMS, registered with UAS', () => {
     expect(wrong.stdout).toBe('');
   });
 });
+
+describe('uai-assemble build --register when UAS fails', () => {
+  const gateway = () => ['--api-gateway', csm.gw.url, '--token', csm.tokenFile];
+
+  it('checks UAS before publishing: a UAS outage leaves no tag', async () => {
+    csm.gw.fail('GET', '/apis/uas-mgr/v1/admin/config/images', 500);
+    try {
+      const r = await cli(['bos:wlm-sessiontemplate-0.1.0', `docker://${reg.host}/cray/uas-down:1`, '--register', '--quiet', ...gateway()]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('UAS');
+      expect(r.stderr).toContain('500');
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(await tagsOf(reg.url, 'cray/uas-down')).toEqual([]);
+    } finally {
+      csm.gw.clearFailures();
+    }
+  });
+
+  it('a registration refused after the push says the image is pushed and how to register it later', async () => {
+    csm.gw.fail('POST', '/apis/uas-mgr/v1/admin/config/images', 500);
+    try {
+      const r = await cli(['bos:wlm-sessiontemplate-0.1.0', `docker://${reg.host}/cray/uas-post:1`, '--register', '--quiet', ...gateway()]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${reg.host}/cray/uas-post:1 was pushed, but registering it with UAS failed`);
+      expect(r.stderr).toContain(`uai-assemble register ${reg.host}/cray/uas-post:1`);
+      expect(await tagsOf(reg.url, 'cray/uas-post')).toEqual(['1']);
+      expect(csm.gw.uasImages).not.toContainEqual(expect.objectContaining({ imagename: `${reg.host}/cray/uas-post:1` }));
+    } finally {
+      csm.gw.clearFailures();
+    }
+  });
+});

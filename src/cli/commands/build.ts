@@ -8,8 +8,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, compressionConflict, type BuildOptions, type BuildResult } from '../../build/build.ts';
 import { describePlan, planBuild } from '../../build/plan.ts';
-import { createCrayContext } from '../../cray/context.ts';
-import { registerUaiImage } from '../../cray/uas.ts';
+import { createCrayContext, type CrayContext, type CrayContextOptions } from '../../cray/context.ts';
+import { listUaiImages, registerUaiImage } from '../../cray/uas.ts';
+import { UaiError, isUaiError } from '../../errors.ts';
 import type { DestinationRef } from '../../destination/transport.ts';
 import { parseDestination } from '../../destination/transport.ts';
 import type { Injection } from '../../layer/inject.ts';
@@ -202,48 +203,70 @@ export const buildCommand: Command = {
       ...(quiet ? {} : { onProgress: (e: Parameters<typeof progress.onProgress>[0]) => progress.onProgress(e) }),
       onWarning,
     };
-    if (dryRun) {
-      // Everything build() checks before its first write, and nothing written.
-      const plan = await planBuild(options);
-      const register = values.register ? registryRefs.map((r) => `${r.host}/${r.repository}:${r.tag}`) : [];
-      if (values.json) {
-        await writeOut(io.stdout, `${JSON.stringify({ dryRun: true, ...plan, ...(values.register ? { register, registerDefault: values.default === true } : {}) })}\n`);
-      } else {
-        const lines = describePlan(plan);
-        for (const r of register) lines.push(`register      ${r} with UAS${values.default ? ' as the default' : ''} (after the push)`);
-        await writeOut(io.stdout, `${lines.join('\n')}\n`);
-      }
-      return EXIT_OK;
-    }
-    let result: BuildResult;
+    // With --register, UAS must answer (and accept our token) before anything is published:
+    // a UAS outage then fails the build with no tag written.
+    const uas = values.register ? await openUas(cray, io.signal) : undefined;
     try {
-      result = await build(options);
-    } finally {
-      progress.finish();
-    }
-
-    const registered: Array<{ imageRef: string; status: string; imageId: string | null }> = [];
-    if (values.register) {
-      const ctx = await createCrayContext(cray);
+      if (dryRun) {
+        // Everything build() checks before its first write, and nothing written.
+        const plan = await planBuild(options);
+        const register = values.register ? registryRefs.map((r) => `${r.host}/${r.repository}:${r.tag}`) : [];
+        if (values.json) {
+          await writeOut(io.stdout, `${JSON.stringify({ dryRun: true, ...plan, ...(values.register ? { register, registerDefault: values.default === true } : {}) })}\n`);
+        } else {
+          const lines = describePlan(plan);
+          for (const r of register) lines.push(`register      ${r} with UAS${values.default ? ' as the default' : ''} (after the push)`);
+          await writeOut(io.stdout, `${lines.join('\n')}\n`);
+        }
+        return EXIT_OK;
+      }
+      let result: BuildResult;
       try {
+        result = await build(options);
+      } finally {
+        progress.finish();
+      }
+
+      const registered: Array<{ imageRef: string; status: string; imageId: string | null }> = [];
+      if (uas) {
         for (const ref of registryRefs) {
           const imageRef = `${ref.host}/${ref.repository}:${ref.tag}`;
-          const r = await registerUaiImage(ctx, imageRef, { default: values.default === true, signal: io.signal });
-          registered.push({ imageRef, status: r.status, imageId: r.imageId ?? null });
+          try {
+            const r = await registerUaiImage(uas, imageRef, { default: values.default === true, signal: io.signal });
+            registered.push({ imageRef, status: r.status, imageId: r.imageId ?? null });
+          } catch (err) {
+            throw new UaiError(
+              isUaiError(err) ? err.code : 'UAI_CRAY_HTTP',
+              `${imageRef} was pushed, but registering it with UAS failed: ${(err as Error).message}; register it later with 'uai-assemble register ${imageRef}${values.default ? ' --default' : ''}'`,
+              { cause: err, details: { pushed: result.destinations.map((d) => d.reference) } },
+            );
+          }
         }
-      } finally {
-        await ctx.close();
       }
-    }
 
-    if (values.json) {
-      await writeOut(io.stdout, `${JSON.stringify({ ...result, ...(values.register ? { registered } : {}) })}\n`);
-    } else {
-      for (const r of registered) {
-        io.stderr.write(`${r.status === 'created' ? 'registered with UAS' : r.status === 'updated' ? 'already registered with UAS, now the default' : 'already registered with UAS'}: ${r.imageRef}\n`);
+      if (values.json) {
+        await writeOut(io.stdout, `${JSON.stringify({ ...result, ...(values.register ? { registered } : {}) })}\n`);
+      } else {
+        for (const r of registered) {
+          io.stderr.write(`${r.status === 'created' ? 'registered with UAS' : r.status === 'updated' ? 'already registered with UAS, now the default' : 'already registered with UAS'}: ${r.imageRef}\n`);
+        }
+        await writeOut(io.stdout, `${result.destinations.map((d) => d.reference).join('\n')}\n`);
       }
-      await writeOut(io.stdout, `${result.destinations.map((d) => d.reference).join('\n')}\n`);
+      return EXIT_OK;
+    } finally {
+      await uas?.close();
     }
-    return EXIT_OK;
   },
 };
+
+/** A CSM context whose UAS answers the image list: checked before anything is published. */
+async function openUas(cray: CrayContextOptions, signal: AbortSignal): Promise<CrayContext> {
+  const ctx = await createCrayContext({ ...cray, signal });
+  try {
+    await listUaiImages(ctx, { signal });
+    return ctx;
+  } catch (err) {
+    await ctx.close();
+    throw err;
+  }
+}

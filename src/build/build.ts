@@ -14,12 +14,10 @@ import type { ImageFormat } from '../image/media-types.ts';
 import { compressLayer, type LayerCompression } from '../layer/compression/compressed-layer.ts';
 import type { Layer } from '../layer/layer.ts';
 import { createSquashfsLayer } from '../layer/squashfs-layer.ts';
-import type { ByteSource } from '../source/byte-source.ts';
 import { checkBuildOptions, decideFromRootfs, type BuildOptions } from './build-options.ts';
-import { openSquashfs, type BuildImage } from './open-image.ts';
+import { buildSource, openSquashfs, type BuildImage } from './open-image.ts';
 import { countingLayer } from './rootfs-checks.ts';
 import { publish } from './publish.ts';
-import { resolveSource } from './resolve-source.ts';
 
 export { UAI_ENTRYPOINT, compressionConflict, type BuildOptions } from './build-options.ts';
 
@@ -43,17 +41,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const { profile, compression, format, refs, env, labels, annotations, environment, registry } = checked;
 
   options.onProgress?.({ phase: 'resolve' });
-  let source: ByteSource;
-  let origin: string;
-  let declaredArch: string | undefined;
-  const ownSource = typeof options.source === 'string';
-  if (typeof options.source === 'string') {
-    const resolved = await resolveSource(options.source, { env: environment, ...options.resolve, ...(signal ? { signal } : {}) });
-    ({ source, origin, declaredArch } = resolved);
-  } else {
-    source = options.source;
-    origin = source.name;
-  }
+  const { source, origin, declaredArch, owned: ownSource } = await buildSource(options.source, {
+    env: environment,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+    ...(signal ? { signal } : {}),
+  });
   let image: BuildImage | undefined;
   try {
     image = await openSquashfs(source, { ...(signal ? { signal } : {}), ...(options.onWarning ? { onWarning: options.onWarning } : {}) });

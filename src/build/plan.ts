@@ -14,10 +14,9 @@ import type { TransportName } from '../destination/transport.ts';
 import type { ImageFormat } from '../image/media-types.ts';
 import type { LayerCompression } from '../layer/compression/compressed-layer.ts';
 import { loadInjections } from '../layer/inject.ts';
-import type { ByteSource } from '../source/byte-source.ts';
 import { checkBuildOptions, decideFromRootfs, type BuildOptions, type RootfsDecisions } from './build-options.ts';
-import { openSquashfs, type BuildImage } from './open-image.ts';
-import { resolveSource, type SourcePlan } from './resolve-source.ts';
+import { buildSource, openSquashfs, type BuildImage } from './open-image.ts';
+import type { SourcePlan } from './resolve-source.ts';
 
 export interface PlannedDestination {
   destination: string;
@@ -63,19 +62,12 @@ function formatOf(d: Destination, format: ImageFormat): ImageFormat {
 export async function planBuild(options: BuildOptions): Promise<BuildPlan> {
   const signal = options.signal;
   const checked = checkBuildOptions(options);
-  let source: ByteSource;
-  let origin: string;
-  let declaredArch: string | undefined;
-  let sourcePlan: SourcePlan | undefined;
-  const ownSource = typeof options.source === 'string';
-  if (typeof options.source === 'string') {
-    const resolved = await resolveSource(options.source, { env: checked.environment, ...options.resolve, dryRun: true, ...(signal ? { signal } : {}) });
-    ({ source, origin, declaredArch } = resolved);
-    sourcePlan = resolved.plan;
-  } else {
-    source = options.source;
-    origin = source.name;
-  }
+  const { source, origin, declaredArch, plan: sourcePlan, owned: ownSource } = await buildSource(options.source, {
+    env: checked.environment,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+    dryRun: true,
+    ...(signal ? { signal } : {}),
+  });
   let image: BuildImage | undefined;
   try {
     image = await openSquashfs(source, { ...(signal ? { signal } : {}), ...(options.onWarning ? { onWarning: options.onWarning } : {}) });

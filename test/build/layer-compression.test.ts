@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compressLayer, parallelGzip } from '../../src/layer/compression/index.ts';
+import { DEFAULT_GZIP_LEVEL, compressLayer, parallelGzip } from '../../src/layer/compression/index.ts';
 import type { Layer } from '../../src/layer/layer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'uai-gz-'));
@@ -71,11 +71,26 @@ describe('parallel gzip', () => {
 
   it('compresses about as well as gzip itself (dictionary carried between blocks)', async () => {
     const data = sample(2 * 1024 * 1024);
-    const ours = await collect(parallelGzip(chunks(data, 65536), { blockSize: 128 * 1024 }));
     const file = join(dir, 'b.bin');
     writeFileSync(file, data);
-    const theirs = execFileSync('gzip', ['-6', '-c', file], { maxBuffer: 64 << 20 });
-    expect(ours.length).toBeLessThan(theirs.length * 1.05);
+    for (const level of [1, 6, 9]) {
+      const ours = await collect(parallelGzip(chunks(data, 65536), { blockSize: 128 * 1024, level }));
+      const theirs = execFileSync('gzip', [`-${level}`, '-c', file], { maxBuffer: 64 << 20 });
+      expect(ours.length).toBeLessThan(theirs.length * 1.05);
+    }
+  });
+
+  it('defaults to level 1, as crane does: the fastest level, marked in the header', async () => {
+    expect(DEFAULT_GZIP_LEVEL).toBe(1);
+    const data = sample(600_000);
+    const byDefault = await collect(parallelGzip(chunks(data, 65536), { blockSize: 128 * 1024 }));
+    const level1 = await collect(parallelGzip(chunks(data, 65536), { blockSize: 128 * 1024, level: 1 }));
+    const level6 = await collect(parallelGzip(chunks(data, 65536), { blockSize: 128 * 1024, level: 6 }));
+    expect(byDefault.equals(level1)).toBe(true);
+    expect(byDefault.equals(level6)).toBe(false);
+    expect(byDefault[8]).toBe(4); // XFL: fastest
+    expect(level6[8]).toBe(0);
+    expect(inflateRawSync(byDefault.subarray(10, byDefault.length - 8)).equals(data)).toBe(true);
   });
 
   it('handles empty input and is deterministic', async () => {

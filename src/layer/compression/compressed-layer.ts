@@ -21,7 +21,7 @@ export const LAYER_MEDIA_TYPES: Record<LayerCompression, string> = {
 
 export interface CompressLayerOptions {
   compression: LayerCompression;
-  /** gzip 0-9 (default 6), zstd 1-19 (default 3). */
+  /** gzip 0-9 (default 1, `DEFAULT_GZIP_LEVEL`), zstd 1-19 (default 3). */
   level?: number;
   /** gzip: input bytes per parallel block (default 1 MiB). */
   blockSize?: number;

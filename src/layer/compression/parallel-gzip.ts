@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { constants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
 
 export interface ParallelGzipOptions {
-  /** 0-9, default 6 (zlib's default). */
+  /** 0-9, default `DEFAULT_GZIP_LEVEL` (1, as go-containerregistry/crane). */
   level?: number;
   /** Input bytes per independently compressed block (default 1 MiB, minimum 32 KiB). */
   blockSize?: number;
@@ -21,6 +21,14 @@ export interface ParallelGzipOptions {
 }
 
 const WINDOW = 32 * 1024;
+
+/**
+ * Level 1 (zlib's fastest), the default of go-containerregistry (crane, ko) for the layers
+ * it compresses: on a rootfs tar here it deflates ~3x faster than level 6 for a ~5 %
+ * larger output (docs/performance.md), and a UAI layer is pushed to a registry on the
+ * same network, where the time to compress is what the admin waits for.
+ */
+export const DEFAULT_GZIP_LEVEL = 1;
 
 function deflateBlock(input: Uint8Array, options: ZlibOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -43,7 +51,7 @@ function trailer(crc: number, length: number): Uint8Array {
 
 /** gzip-compresses an async stream of bytes in parallel; yields one gzip member. */
 export async function* parallelGzip(input: AsyncIterable<Uint8Array>, options: ParallelGzipOptions = {}): AsyncGenerator<Uint8Array> {
-  const level = options.level ?? 6;
+  const level = options.level ?? DEFAULT_GZIP_LEVEL;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`gzip level ${level} is not 0-9`);
   const blockSize = Math.max(WINDOW, options.blockSize ?? 1024 * 1024);
   const concurrency = Math.max(2, options.concurrency ?? availableParallelism());
@@ -55,7 +63,9 @@ export async function* parallelGzip(input: AsyncIterable<Uint8Array>, options: P
   let previousTail: Uint8Array | undefined;
 
   const submit = (block: Uint8Array, last: boolean): void => {
-    const opts: ZlibOptions = { level, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH };
+    // memLevel 9 (zlib's maximum, 256 KiB of hash chains per call instead of 128 KiB):
+    // 15-25 % faster at level 1 on rootfs tars here, and slightly smaller output.
+    const opts: ZlibOptions = { level, memLevel: 9, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH };
     if (previousTail && level > 0) opts.dictionary = previousTail;
     const p = deflateBlock(block, opts);
     p.catch(() => {}); // observed when awaited in order; avoid unhandled rejections meanwhile

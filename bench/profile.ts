@@ -40,12 +40,14 @@ export interface ProfileSummary {
   top: Array<Share & { where: string; area: string }>;
 }
 
-const SRC_PREFIX = `${pathToFileURL(join(REPO_ROOT, 'src')).href}/`;
+/** The sources, and the compiled copy the CLI runs (dist/ mirrors src/). */
+const SRC_PREFIXES = ['src', 'dist'].map((dir) => `${pathToFileURL(join(REPO_ROOT, dir)).href}/`);
 
-/** `file:///…/src/layer/tar/header.ts` → `layer/tar` (`.` for files directly in src/). */
+/** `file:///…/src/layer/tar/header.ts` (or `…/dist/layer/tar/header.js`) → `layer/tar` (`.` for files directly in src/). */
 export function areaOfUrl(url: string): string | undefined {
-  if (!url.startsWith(SRC_PREFIX)) return undefined;
-  const rel = url.slice(SRC_PREFIX.length);
+  const prefix = SRC_PREFIXES.find((p) => url.startsWith(p));
+  if (prefix === undefined) return undefined;
+  const rel = url.slice(prefix.length);
   const cut = rel.lastIndexOf('/');
   return cut < 0 ? '.' : rel.slice(0, cut);
 }

@@ -25,7 +25,7 @@ export function ladderSection(r: Results): string[] {
   ];
   for (const image of r.images.filter((i) => i.compressor === 'gzip')) {
     const steps: Array<[string, string, number | undefined]> = [
-      ['process start', '`node src/cli/main.ts --version`', r.startup?.median],
+      ['process start', '`uai-assemble --version`', r.startup?.median],
       ['walk metadata', '`ls`', med(findMeasurement(r.groups, `ls/uai/${image.name}`))],
       ['read + decompress data + tar encode', '`tar -o /dev/null`', med(findMeasurement(r.groups, `tar/uai/${image.name}`))],
       ['sha256 + push to a local registry', '`build --compression none`', med(findMeasurement(r.groups, `build/uai-none/${image.name}`))],

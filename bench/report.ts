@@ -22,7 +22,7 @@ export interface Results {
   images: BenchImage[];
   groups: Group[];
   targets: TargetResult[];
-  /** `node src/cli/main.ts --version`: the fixed cost of every CLI run. */
+  /** `uai-assemble --version`: the fixed cost of every CLI run. */
   startup?: Stats;
   profiles: Array<{ image: string; summary: ProfileSummary | string }>;
   notes: string[];

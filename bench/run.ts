@@ -16,7 +16,7 @@ import { BenchUsageError, USAGE, parseOptions, type BenchOptions } from './optio
 import { profileCli } from './profile.ts';
 import { writeResults, type Results } from './report.ts';
 import { evaluateTargets } from './targets.ts';
-import { probeCli, uaiArgv } from './uai-cli.ts';
+import { buildCli, probeCli, uaiArgv } from './uai-cli.ts';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
@@ -61,6 +61,8 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
     return 0;
   }
   const machine = describeMachine();
+  log('compiling the CLI (tsc -p tsconfig.build.json → dist/)');
+  buildCli();
   const cli = probeCli();
   log(`scale ${options.scale}, ${options.reps} reps (${options.slowReps} for slow baselines), scenarios: ${[...options.only].join(', ')}`);
   log(`uai-assemble commands available: ${[...cli.commands].join(', ') || 'none'}`);
@@ -162,7 +164,7 @@ async function profileStep(ctx: BenchContext, profiles: Results['profiles']): Pr
       profiles.push({ image: large.name, summary: missing });
       return;
     }
-    const registry = await startBenchRegistry(options.workDir, { signal: ctx.signal });
+    const registry = await startBenchRegistry();
     try {
       const args = ['build', large.path, `docker://${registry.host}/bench/profile:1`, '--compression', 'gzip', ...plainHttpFlags(cli)];
       profiles.push({ image: large.name, summary: await profileCli(args, options.workDir, label) });

@@ -62,17 +62,17 @@ export async function buildScenario(ctx: BenchContext): Promise<void> {
       variants.push(
         missing
           ? unavailable(id, `uai-assemble build … --compression ${compression}`, missing)
-          : withFreshRegistry(workDir, (host) => uaiBuildVariant(ctx, id, image.path, compression, host)),
+          : withFreshRegistry((host) => uaiBuildVariant(ctx, id, image.path, compression, host)),
       );
     }
     const seedId = `build/seed/${image.name}`;
     variants.push(
       typeof podman === 'string'
         ? unavailable(seedId, 'seed pipeline (podman)', podman)
-        : { ...withFreshRegistry(workDir, (host) => seedPipelineVariant(seedId, image.path, workDir, podman, host)), maxReps: ctx.options.slowReps },
+        : { ...withFreshRegistry((host) => seedPipelineVariant(seedId, image.path, workDir, podman, host)), maxReps: ctx.options.slowReps },
     );
     variants.push({
-      ...withFreshRegistry(workDir, (host) => skopeoPipelineVariant(`build/skopeo/${image.name}`, image.path, workDir, host)),
+      ...withFreshRegistry((host) => skopeoPipelineVariant(`build/skopeo/${image.name}`, image.path, workDir, host)),
       maxReps: ctx.options.slowReps,
     });
     ctx.groups.push({

@@ -31,14 +31,14 @@ export async function s3Scenario(ctx: BenchContext): Promise<void> {
         const url = await upload(s3, `${image.name}.sqfs`, image.path, ctx.log);
         const endpoint = s3.endpoint;
         variants.push(
-          withFreshRegistry(workDir, (host) =>
+          withFreshRegistry((host) =>
             uaiBuildVariant(ctx, s3Id, url, 'none', host, {
               flags: ['--s3-endpoint', endpoint],
               env: s3.env,
               label: 'uai-assemble build s3://BUCKET/IMAGE --s3-endpoint http://127.0.0.1:PORT --compression none',
             }),
           ),
-          withFreshRegistry(workDir, (host) =>
+          withFreshRegistry((host) =>
             uaiBuildVariant(ctx, localId, image.path, 'none', host, { label: 'uai-assemble build FILE --compression none' }),
           ),
         );

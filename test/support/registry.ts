@@ -32,6 +32,8 @@ export interface StartRegistryOptions {
   clientCerts?: boolean;
   /** token only: the token server's reply (default `{ token, expires_in: 300 }`). */
   token?: { field?: 'token' | 'access_token'; expiresIn?: number; pullOnly?: boolean };
+  /** Where the registry's temp dir (config, storage) goes; default `os.tmpdir()`. The benchmarks use /dev/shm. */
+  baseDir?: string;
 }
 
 export interface TokenServer {
@@ -175,7 +177,7 @@ async function startTokenServer(
 }
 
 export async function startRegistry(options: StartRegistryOptions): Promise<TestRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), `uai-registry-${options.mode}-`));
+  const dir = mkdtempSync(join(options.baseDir ?? tmpdir(), `uai-registry-${options.mode}-`));
   const tls = options.mode === 'tls-basic';
   let pki: Pki | undefined;
   let serverCert: { cert: string; key: string } | undefined;

@@ -6,7 +6,7 @@
  * own work (it hashes every byte with Go 1.19's sha256, no SHA-NI), not this VM's ext4
  * page cache; every pipeline pushes to the same kind of registry.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { startRegistry } from '../test/support/registry.ts';
 import type { Variant } from './measure.ts';
 
@@ -15,7 +15,17 @@ export interface BenchRegistry {
   host: string;
   /** What serves it, for the report. */
   kind: string;
+  /** CPU time (user + system) the registry process has used so far, ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
+}
+
+/** utime + stime of a process from /proc/PID/stat, ms (clock ticks of 10 ms, Linux's USER_HZ). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** /dev/shm when it exists and is writable, else undefined (the OS temp dir). */
@@ -33,7 +43,12 @@ export function registryStorageBase(): string | undefined {
 export async function startBenchRegistry(): Promise<BenchRegistry> {
   const baseDir = registryStorageBase();
   const r = await startRegistry({ mode: 'plain', ...(baseDir === undefined ? {} : { baseDir }) });
-  return { host: r.host, kind: `docker-registry, storage in ${baseDir ?? 'the OS temp dir'} (test/support/registry.ts)`, stop: () => r.stop() };
+  return {
+    host: r.host,
+    kind: `docker-registry, storage in ${baseDir ?? 'the OS temp dir'} (test/support/registry.ts)`,
+    cpuMs: () => processCpuMs(r.pid),
+    stop: () => r.stop(),
+  };
 }
 
 /**
@@ -49,6 +64,14 @@ export function withFreshRegistry(make: (host: () => string) => Variant): Varian
   });
   return {
     ...variant,
+    // The registry's own CPU for the run, beside the tool's (it shares the two cores).
+    async run(rep) {
+      const before = registry?.cpuMs();
+      const sample = await variant.run(rep);
+      const after = registry?.cpuMs();
+      if (before === undefined || after === undefined) return sample;
+      return { ...sample, extra: { ...sample.extra, registryCpuMs: after - before } };
+    },
     async before(rep) {
       registry = await startBenchRegistry();
       await variant.before?.(rep);

@@ -47,7 +47,9 @@ function measurementRow(group: Group, m: Measurement): string {
   if (!s) return `| ${m.label} | ${m.status === 'unavailable' ? 'not available yet' : m.status} | | | | | | | ${m.note ?? ''} |`;
   const cpu = m.samples.map((x) => (x.cpuMs ?? NaN) / x.wallMs).filter(Number.isFinite);
   const rss = peakRss(m);
-  return `| ${m.label} | ${m.samples.length} | ${sec(s.median)} | ${sec(s.min)} | ${sec(s.max)} | ${rate(group, s.median)} | ${cpu.length ? median(cpu).toFixed(2) : '?'} | ${rss === undefined ? '?' : mib(rss)} | |`;
+  const registryCpu = m.samples.map((x) => x.extra?.['registryCpuMs']).filter((v): v is number => typeof v === 'number');
+  const note = registryCpu.length ? `registry used ${sec(median(registryCpu))} of CPU` : '';
+  return `| ${m.label} | ${m.samples.length} | ${sec(s.median)} | ${sec(s.min)} | ${sec(s.max)} | ${rate(group, s.median)} | ${cpu.length ? median(cpu).toFixed(2) : '?'} | ${rss === undefined ? '?' : mib(rss)} | ${note} |`;
 }
 
 function targetsSection(targets: TargetResult[]): string[] {

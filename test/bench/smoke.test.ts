@@ -78,6 +78,11 @@ describe('npm run bench -- --smoke', () => {
     // The skopeo baseline reports its steps.
     const skopeo = all.find((m) => m.id === 'build/skopeo/rootfs-gzip')!;
     expect(Object.keys(skopeo.samples[0]!.phases!)).toEqual(['sqfs2tar > file', 'sha256sum', 'skopeo copy']);
+    // Pushes record the registry's own CPU (it hashes every byte it receives), and the report shows it.
+    const registryCpu = skopeo.samples[0]!.extra?.['registryCpuMs'];
+    expect(typeof registryCpu).toBe('number');
+    expect(registryCpu as number).toBeGreaterThanOrEqual(0); // 10 ms ticks: a tiny smoke push may round to 0
+    expect(report).toMatch(/\| registry used \d+\.\d+ s of CPU \|/);
   });
 
   it('runs each uai-assemble command that exists, and says which do not yet', () => {

@@ -19,6 +19,12 @@ export interface ByteSource {
    */
   read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array>;
   /**
+   * Optional: reads exactly `target.length` bytes at `offset` into the caller's `target`
+   * (same errors as `read`). Lets a reader recycle its buffers instead of allocating one
+   * per read; backends that hand out cached or shared bytes simply leave it out.
+   */
+  readInto?(offset: number, target: Uint8Array, options?: ReadOptions): Promise<void>;
+  /**
    * Hint that these ranges will be read soon (e.g. the blocks of the next files), so a
    * high-latency backend can fetch them in parallel. Optional; a no-op for local files.
    */

@@ -62,16 +62,24 @@ export class FileSource implements ByteSource {
   }
 
   async read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    const buffer = Buffer.allocUnsafe(length);
+    await this.readInto(offset, buffer, options);
+    return buffer;
+  }
+
+  /** `read` into the caller's buffer (the read-ahead recycles its run buffers with it). */
+  async readInto(offset: number, target: Uint8Array, options?: ReadOptions): Promise<void> {
     throwIfAborted(options?.signal);
     const handle = this.#handle;
     if (!handle) throw new SourceError('UAI_SOURCE_CLOSED', `${this.name}: read after close`);
+    const length = target.length;
     checkRange(this, offset, length);
-    const buffer = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       let bytesRead: number;
       try {
-        ({ bytesRead } = await handle.read(buffer, done, length - done, this.#base + offset + done));
+        ({ bytesRead } = await handle.read(target, done, length - done, this.#base + offset + done));
       } catch (cause) {
         throw new SourceError('UAI_SOURCE_IO', `${this.name}: read of ${length} bytes at offset ${offset} failed: ${(cause as Error).message}`, {
           cause,
@@ -85,7 +93,6 @@ export class FileSource implements ByteSource {
       }
       done += bytesRead;
     }
-    return buffer;
   }
 
   async close(): Promise<void> {

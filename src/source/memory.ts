@@ -22,6 +22,11 @@ export class MemorySource implements ByteSource {
     return this.#bytes.subarray(offset, offset + length);
   }
 
+  /** Copies into the caller's buffer (the reader may recycle it). */
+  async readInto(offset: number, target: Uint8Array, options?: ReadOptions): Promise<void> {
+    target.set(await this.read(offset, target.length, options));
+  }
+
   async close(): Promise<void> {
     this.#bytes = undefined;
   }

@@ -4,14 +4,27 @@
  * Every block must decompress to exactly the expected length: the block size, or what
  * is left of the file for its last block. Sparse blocks are zeros of the same length.
  * Decompressed fragment blocks are kept in a small LRU (as promises, so concurrent
- * readers share one decompression).
+ * readers share one decompression). Compressed bytes are read into recycled buffers
+ * (`buffer-pool.ts`) when the source can read into the caller's memory.
  */
 import type { FileLayout } from './entry.ts';
 import type { ImageContext } from './context.ts';
 import { SquashfsError } from './errors.ts';
 import { NO_FRAGMENT } from './inode.ts';
+import { BufferPool, type PooledBuffer } from './buffer-pool.ts';
 
 export const UNCOMPRESSED_BIT = 0x0100_0000;
+
+/** Longest run of adjacent blocks read with one source read (and the run buffers' size). */
+export const MAX_RUN = 1024 * 1024;
+
+/** Compressed bytes read for decoding; `recycled` ones must not be handed out. */
+export interface RawBytes extends PooledBuffer {
+  /** True when `bytes` is a pooled buffer that is reused after `release()`. */
+  readonly recycled: boolean;
+}
+
+const noop = (): void => {};
 
 export class DataReader {
   readonly #ctx: ImageContext;
@@ -19,10 +32,37 @@ export class DataReader {
   /** The cached fragment blocks whose promise has settled (same keys as `#fragments`). */
   readonly #ready = new Map<number, Uint8Array>();
   readonly #zeros: Uint8Array;
+  /** Buffers for one block (fragment blocks, single-block runs) and for runs of blocks. */
+  readonly #blockPool: BufferPool;
+  readonly #runPool: BufferPool;
 
   constructor(ctx: ImageContext) {
     this.#ctx = ctx;
     this.#zeros = new Uint8Array(ctx.superblock.blockSize);
+    this.#blockPool = new BufferPool(ctx.superblock.blockSize, 32);
+    this.#runPool = new BufferPool(Math.max(MAX_RUN, ctx.superblock.blockSize), 16);
+  }
+
+  /** Pooled buffers handed out and not yet released (tests check that none leak). */
+  get buffersOutstanding(): number {
+    return this.#blockPool.outstanding + this.#runPool.outstanding;
+  }
+
+  /**
+   * Reads `length` compressed bytes at `offset`, into a recycled buffer when the source
+   * has `readInto`. Call `release()` once every decode that reads them has settled.
+   */
+  async readRaw(offset: number, length: number, signal?: AbortSignal): Promise<RawBytes> {
+    const source = this.#ctx.source;
+    if (!source.readInto) return { bytes: await source.read(offset, length, { signal }), release: noop, recycled: false };
+    const pooled = (length <= this.blockSize ? this.#blockPool : this.#runPool).acquire(length);
+    try {
+      await source.readInto(offset, pooled.bytes, { signal });
+    } catch (err) {
+      pooled.release();
+      throw err;
+    }
+    return { bytes: pooled.bytes, release: pooled.release, recycled: true };
   }
 
   get blockSize(): number {
@@ -34,13 +74,16 @@ export class DataReader {
     return this.#zeros.subarray(0, length);
   }
 
-  /** Decodes one on-disk data block (`raw` is its `word & 0xFFFFFF` bytes). */
-  async decodeBlock(raw: Uint8Array, word: number, expected: number, offset: number, table = 'data block'): Promise<Uint8Array> {
+  /**
+   * Decodes one on-disk data block (`raw` is its `word & 0xFFFFFF` bytes). `recycled`:
+   * `raw` is a pooled buffer, so a stored (uncompressed) block is copied out of it.
+   */
+  async decodeBlock(raw: Uint8Array, word: number, expected: number, offset: number, table = 'data block', recycled = false): Promise<Uint8Array> {
     if (word & UNCOMPRESSED_BIT) {
       if (raw.length !== expected) {
         throw new SquashfsError('UAI_SQFS_CORRUPTED', table, offset, `stored block is ${raw.length} bytes, expected ${expected}`);
       }
-      return raw;
+      return recycled ? raw.slice() : raw;
     }
     let out: Uint8Array;
     try {
@@ -55,9 +98,13 @@ export class DataReader {
   }
 
   /** Reads and decodes one data block. */
-  async readBlock(offset: number, word: number, expected: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const raw = await this.#ctx.source.read(offset, word & 0x00ff_ffff, { signal });
-    return this.decodeBlock(raw, word, expected, offset);
+  async readBlock(offset: number, word: number, expected: number, signal?: AbortSignal, table = 'data block'): Promise<Uint8Array> {
+    const raw = await this.readRaw(offset, word & 0x00ff_ffff, signal);
+    try {
+      return await this.decodeBlock(raw.bytes, word, expected, offset, table, raw.recycled);
+    } finally {
+      raw.release();
+    }
   }
 
   /** The decompressed fragment block `index` (cached). */
@@ -69,9 +116,8 @@ export class DataReader {
       return cached;
     }
     const entry = this.#ctx.fragments.get(index);
-    const promise = this.#ctx.source
-      .read(entry.start, entry.diskSize, { signal })
-      .then((raw) => this.decodeBlock(raw, entry.uncompressed ? UNCOMPRESSED_BIT | entry.diskSize : entry.diskSize, entry.uncompressed ? entry.diskSize : -1, entry.start, 'fragment block'));
+    const word = entry.uncompressed ? UNCOMPRESSED_BIT | entry.diskSize : entry.diskSize;
+    const promise = this.readBlock(entry.start, word, entry.uncompressed ? entry.diskSize : -1, signal, 'fragment block');
     promise.then(
       (block) => {
         if (this.#fragments.get(index) === promise) this.#ready.set(index, block);

@@ -117,7 +117,7 @@ export class SquashfsImage {
    */
   walkWithData(options: WalkWithDataOptions = {}): AsyncGenerator<WalkItem, void, undefined> {
     const wantData = options.wantData ?? (() => true);
-    const readAhead = new ReadAhead(this.#ctx.source, this.#data, walkTree(this.#ctx, options), {
+    const readAhead = new ReadAhead(this.#data, walkTree(this.#ctx, options), {
       wantData,
       budget: options.readAheadBytes ?? DEFAULT_READ_AHEAD,
       signal: options.signal,
@@ -139,7 +139,7 @@ export class SquashfsImage {
     if (storedBytes(entry, this.superblock.blockSize) > this.limits.maxOutputBytes) {
       throw new SquashfsError('UAI_SQFS_LIMIT', 'data', undefined, `${entry.path}: ${entry.size} bytes of non-sparse data is over limits.maxOutputBytes`);
     }
-    const readAhead = new ReadAhead(this.#ctx.source, this.#data, [entry][Symbol.iterator](), {
+    const readAhead = new ReadAhead(this.#data, [entry][Symbol.iterator](), {
       wantData: () => true,
       budget: 8 * 1024 * 1024,
       signal: options.signal,

@@ -9,9 +9,8 @@
  */
 import type { Entry } from './entry.ts';
 import type { DataReader, FilePlan } from './data-reader.ts';
-import type { ByteSource } from '../source/byte-source.ts';
 import { throwIfAborted } from '../errors.ts';
-import { planFile } from './data-reader.ts';
+import { MAX_RUN, planFile } from './data-reader.ts';
 
 export interface ReadAheadOptions {
   wantData: (entry: Entry) => boolean;
@@ -61,11 +60,9 @@ class Item {
 }
 
 const MAX_ITEMS_AHEAD = 1024;
-const MAX_BATCH = 4 * 1024 * 1024;
 const noop = (): void => {};
 
 export class ReadAhead {
-  readonly #source: ByteSource;
   readonly #data: DataReader;
   readonly #entries: Iterator<Entry, void, undefined>;
   readonly #options: ReadAheadOptions;
@@ -77,8 +74,7 @@ export class ReadAhead {
   #walkDone = false;
   #walkError: unknown = undefined;
 
-  constructor(source: ByteSource, data: DataReader, entries: Iterator<Entry, void, undefined>, options: ReadAheadOptions) {
-    this.#source = source;
+  constructor(data: DataReader, entries: Iterator<Entry, void, undefined>, options: ReadAheadOptions) {
     this.#data = data;
     this.#entries = entries;
     this.#options = options;
@@ -254,17 +250,25 @@ export class ReadAhead {
       while (j < requests.length) {
         const next = requests[j]!;
         const size = next.word & 0x00ff_ffff;
-        if (next.offset !== end || end + size - first.offset > MAX_BATCH) break;
+        if (next.offset !== end || end + size - first.offset > MAX_RUN) break;
         end += size;
         j++;
       }
       const group = requests.slice(i, j);
       const start = first.offset;
-      this.#source.read(start, end - start, { signal }).then(
+      this.#data.readRaw(start, end - start, signal).then(
         (raw) => {
+          // The run's buffer is recycled once the last of its blocks has been decoded.
+          let left = group.length;
+          const settled = (): void => {
+            if (--left === 0) raw.release();
+          };
           for (const r of group) {
             const from = r.offset - start;
-            this.#data.decodeBlock(raw.subarray(from, from + (r.word & 0x00ff_ffff)), r.word, r.expected, r.offset).then(r.resolve, r.reject);
+            const bytes = raw.bytes.subarray(from, from + (r.word & 0x00ff_ffff));
+            const decoded = this.#data.decodeBlock(bytes, r.word, r.expected, r.offset, 'data block', raw.recycled);
+            decoded.then(settled, settled);
+            decoded.then(r.resolve, r.reject);
           }
         },
         (err: unknown) => {

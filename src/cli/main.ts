@@ -11,6 +11,7 @@ import {
   EXIT_USAGE,
   UsageError,
   formatError,
+  isOutputClosed,
   type CliIo,
 } from './io.ts';
 
@@ -72,6 +73,9 @@ export async function main(argv: string[], partialIo: Partial<CliIo> = {}): Prom
     try {
       return await command.run(rest, io);
     } catch (err) {
+      // `uai-assemble … | head -1`: the reader of stdout went away. Every command stops
+      // quietly then, like a GNU tool in a pipeline (Node ignores SIGPIPE, so no 141).
+      if (isOutputClosed(err)) return EXIT_OK;
       if (err instanceof UsageError) {
         io.stderr.write(`uai-assemble ${command.name}: ${err.message}\nusage: ${command.usage}\n`);
         return EXIT_USAGE;

@@ -1,12 +1,12 @@
 /**
- * `ls`, `tar` and `inspect` writing into a real pipe whose reader goes away, as in
+ * `ls`, `tar`, `inspect` and `build` writing into a real pipe whose reader goes away, as in
  * `ls IMAGE | head -1`: the CLI runs as a real process (`node src/cli/main.ts`), the test
  * reads the first bytes (or none) and closes its end. Like GNU tools in a pipeline, the
  * command stops quietly: no message, exit 0 (Node ignores SIGPIPE, so no 141).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,16 @@ describe('a closed stdout pipe is a quiet stop', () => {
     const r = await runIntoClosedPipe(['inspect', many], 0);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  it('build into a pipe closed before it prints the reference: published, exit 0', async () => {
+    const layout = join(tmp, 'layout');
+    const image = join(import.meta.dirname, '..', '..', 'fixtures', 'images', 'uai-rootfs-gzip.sqfs');
+    const r = await runIntoClosedPipe(['build', image, `oci:${layout}:piped`, '--quiet'], 0);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ annotations?: Record<string, string> }> };
+    expect(index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name'])).toContain('piped');
   });
 
   it('ls into a pipe closed before it writes', async () => {

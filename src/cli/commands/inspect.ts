@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { superblockFlagNames } from '../../squashfs/index.ts';
 import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
 import { openImageArg } from '../open-image.ts';
-import { EXIT_OK, UsageError, isOutputClosed, writeOut, type CliIo, type Command } from '../io.ts';
+import { EXIT_OK, UsageError, writeOut, type CliIo, type Command } from '../io.ts';
 
 function parse(args: string[]): { image: string; json: boolean; values: Record<string, unknown> } {
   let parsed;
@@ -63,10 +63,6 @@ export const inspectCommand: Command = {
       ];
       await writeOut(io.stdout, lines.map(([k, v]) => `${`${k}:`.padEnd(17)}${v}\n`).join(''));
       return EXIT_OK;
-    } catch (err) {
-      // `inspect IMAGE | head -3`: a closed stdout pipe is a quiet stop, like a GNU tool's.
-      if (isOutputClosed(err)) return EXIT_OK;
-      throw err;
     } finally {
       await image.close();
     }

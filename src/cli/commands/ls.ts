@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { type Entry } from '../../squashfs/index.ts';
 import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
 import { openImageArg } from '../open-image.ts';
-import { EXIT_OK, UsageError, isOutputClosed, writeOut, type CliIo, type Command } from '../io.ts';
+import { EXIT_OK, UsageError, writeOut, type CliIo, type Command } from '../io.ts';
 
 const TYPE_CHAR: Record<Entry['type'], string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
 
@@ -127,11 +127,8 @@ export const lsCommand: Command = {
         }
       }
       await writeOut(io.stdout, buffer);
+      // `ls IMAGE | head -1` ends in an OutputClosedError, a quiet exit 0 (main.ts).
       return EXIT_OK;
-    } catch (err) {
-      // `ls IMAGE | head -1`: the reader has what it wanted; stop quietly, like GNU ls.
-      if (isOutputClosed(err)) return EXIT_OK;
-      throw err;
     } finally {
       await image.close();
     }

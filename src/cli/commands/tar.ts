@@ -159,8 +159,8 @@ export const tarCommand: Command = {
       if (toStdout) await writeAll(stream, io.stdout, io.signal);
       else await writeFileAtomically(stream, resolve(io.cwd, values.output!), io.signal);
     } catch (err) {
-      // A closed stdout pipe (`tar IMAGE | head -c 100`) is a quiet stop, like GNU tar's.
-      if (toStdout && isOutputClosed(err)) return EXIT_OK;
+      // A closed stdout pipe (`tar IMAGE | head -c 100`) throws OutputClosedError, which
+      // main.ts turns into a quiet exit 0; a FILE's reader going away is an error (above).
       throw cliWorded(err);
     } finally {
       await image.close();

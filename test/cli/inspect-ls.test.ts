@@ -98,8 +98,16 @@ describe('uai-assemble ls', () => {
     expect(long.out).toBe(`${expected[0]}\n`);
     const json = await cli(['ls', '--json', image, 'hosts-link']);
     expect(JSON.parse(json.out)).toMatchObject({ path: '/hosts-link', type: 'symlink', target: '/etc/hosts' });
-    // A trailing slash (or `/.`) follows the link, as in ls.
-    expect((await cli(['ls', image, '/hosts-link/'])).out).toBe('/etc/hosts\n');
+    // A trailing slash (or `/.`) follows the link to a directory, as in ls...
+    expect((await cli(['ls', image, '/conf/'])).out).toBe('/etc/conf.d\n/etc/conf.d/a.conf\n');
+    expect((await cli(['ls', image, '/conf/.'])).out).toBe('/etc/conf.d\n/etc/conf.d/a.conf\n');
+    // ...and asks for a directory: a link to a file, or a file, then fails like `ls hosts-link/`.
+    for (const path of ['/hosts-link/', '/etc/hosts/', '/hosts-link/.']) {
+      const r = await cli(['ls', image, path]);
+      expect(r.code, path).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.err).toContain(`${path}: /etc/hosts is not a directory`);
+    }
   });
 
   it('--json writes one object per entry with the documented fields', async () => {

@@ -3,6 +3,7 @@ import { type Entry } from '../../squashfs/index.ts';
 import { CRAY_SOURCE_OPTIONS, CRAY_SOURCE_USAGE } from '../cray-options.ts';
 import { openImageArg } from '../open-image.ts';
 import { EXIT_OK, UsageError, writeOut, type CliIo, type Command } from '../io.ts';
+import { UaiError } from '../../errors.ts';
 
 const TYPE_CHAR: Record<Entry['type'], string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
 
@@ -113,6 +114,11 @@ export const lsCommand: Command = {
         // Like ls and `unsquashfs -lln`: a symlink named last is listed itself, not its target;
         // symlinks in the components before it are followed, and so is a last one written `LINK/`.
         const target = await image.lookup(path, { followLast: followsLast(path), signal: io.signal });
+        // A trailing `/` asks for a directory (POSIX path resolution): `ls FILE/` or
+        // `ls LINK-TO-FILE/` fails as in ls ("Not a directory") instead of listing the file.
+        if (followsLast(path) && target.type !== 'dir') {
+          throw new UaiError('UAI_SQFS_NOT_DIR', `${path}: ${target.path} is not a directory`, { details: { path } });
+        }
         root = target.rawPath;
       }
       // Keep the ancestors of PATH (to reach it) and everything under it; print only the latter.

@@ -100,6 +100,7 @@ export async function createCrayContext(options: CrayContextOptions = {}): Promi
   const tokenOptions = {
     ...(options.tokenRefreshMarginMs !== undefined ? { refreshMarginMs: options.tokenRefreshMarginMs } : {}),
     ...(options.realm ? { realm: options.realm } : {}),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   };
 
   if (options.tokenFile && (options.clientId || options.clientSecretFile)) {

@@ -4,14 +4,20 @@
  * - a token file (`--token FILE`, `CRAY_CREDENTIALS`, or the cray CLI's own token file):
  *   the OAuth2 token JSON, of which we need `access_token`. When it is about to expire
  *   (`expires_at`, else the JWT's `exp`) and holds a `refresh_token`, we ask Keycloak
- *   for a new one with its `client_id` (default `shasta`), in memory only; without a
+ *   for a new one with its `client_id` (default `shasta`) and save it back to the file as
+ *   the cray CLI does (Keycloak's answer + `client_id` + `expires_at`, mode 0600, written
+ *   atomically), so a realm that revokes used refresh tokens does not leave the file with
+ *   a dead one; the file is left alone if another process changed it meanwhile. Without a
  *   refresh token we re-read the file (another process may have renewed it).
  * - Keycloak client credentials (`--client-id`, `--client-secret-file`), as the CSM
  *   docs do with `admin-client`: a new token before each expiry.
  *
  * Tokens and secrets never appear in messages: only the file path or the client id.
  */
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { WarningHandler } from '../errors.ts';
 import { CrayError } from './errors.ts';
 import { httpError, type GatewayHttp } from './gateway-http.ts';
 
@@ -31,6 +37,8 @@ export interface TokenSourceOptions {
   realm?: string;
   /** Clock, for tests. */
   now?: () => number;
+  /** Told when a renewed token could not be saved back to its file. */
+  onWarning?: WarningHandler;
 }
 
 interface OAuthToken {
@@ -76,13 +84,26 @@ function parseToken(value: unknown, where: string, receivedAt: number): OAuthTok
 }
 
 async function keycloakGrant(http: GatewayHttp, realm: string, form: Record<string, string>, who: string, now: () => number, signal?: AbortSignal): Promise<OAuthToken> {
+  return (await keycloakAnswer(http, realm, form, who, now, signal)).token;
+}
+
+/** A Keycloak token grant: what we keep, and the answer as sent (to save it whole). */
+async function keycloakAnswer(
+  http: GatewayHttp,
+  realm: string,
+  form: Record<string, string>,
+  who: string,
+  now: () => number,
+  signal?: AbortSignal,
+): Promise<{ token: OAuthToken; answer: Record<string, unknown> }> {
   const req = { service: 'Keycloak', method: 'POST' as const, path: keycloakTokenPath(realm) };
   const res = await http.send({ ...req, form, auth: false, tenant: false, ...(signal ? { signal } : {}) });
   if (res.status !== 200) {
     const hint = form.grant_type === 'refresh_token' ? "; log in again with 'cray auth login' or give a fresh --token" : '';
     throw httpError(res.status === 400 || res.status === 401 ? 'UAI_CRAY_AUTH' : 'UAI_CRAY_HTTP', req, res, `${form.grant_type} grant for ${who}${hint}`);
   }
-  return parseToken(res.body, `Keycloak ${form.grant_type} answer`, now());
+  const token = parseToken(res.body, `Keycloak ${form.grant_type} answer`, now());
+  return { token, answer: res.body as Record<string, unknown> };
 }
 
 abstract class CachedTokenSource implements TokenSource {
@@ -119,12 +140,14 @@ export class FileTokenSource extends CachedTokenSource {
   readonly #path: string;
   readonly #http: GatewayHttp;
   readonly #realm: string;
+  readonly #onWarning: WarningHandler | undefined;
 
   constructor(path: string, http: GatewayHttp, options: TokenSourceOptions = {}) {
     super(options);
     this.#path = path;
     this.#http = http;
     this.#realm = options.realm ?? 'shasta';
+    this.#onWarning = options.onWarning;
     this.description = `token file ${path}`;
   }
 
@@ -147,9 +170,36 @@ export class FileTokenSource extends CachedTokenSource {
   async #refresh(from: OAuthToken, signal?: AbortSignal): Promise<OAuthToken> {
     const clientId = from.client_id ?? 'shasta';
     const grant = { grant_type: 'refresh_token', refresh_token: from.refresh_token ?? '', client_id: clientId };
-    const renewed = await keycloakGrant(this.#http, this.#realm, grant, this.description, this.now, signal);
+    const receivedAt = this.now();
+    const { token: renewed, answer } = await keycloakAnswer(this.#http, this.#realm, grant, this.description, this.now, signal);
     renewed.client_id ??= clientId;
+    await this.#save(from, answer, clientId, receivedAt);
     return renewed;
+  }
+
+  /**
+   * Writes a renewed token over the file, as the cray CLI's token updater does, unless the
+   * file no longer holds the refresh token we renewed (another process renewed it, or the
+   * user logged in again). A failure to save is a warning: the token in memory still works.
+   */
+  async #save(from: OAuthToken, answer: Record<string, unknown>, clientId: string, receivedAt: number): Promise<void> {
+    const onDisk = await this.#read().catch(() => undefined);
+    if (onDisk?.refresh_token === undefined || onDisk.refresh_token !== from.refresh_token) return;
+    const saved: Record<string, unknown> = { ...answer, client_id: clientId };
+    // requests-oauthlib's `expires_at`: seconds since the epoch, when `expires_in` is given.
+    if (typeof answer.expires_in === 'number') saved.expires_at = receivedAt / 1000 + answer.expires_in;
+    const temp = join(dirname(this.#path), `.${basename(this.#path)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await writeFile(temp, `${JSON.stringify(saved)}\n`, { mode: 0o600, flag: 'wx' });
+      await rename(temp, this.#path);
+    } catch (cause) {
+      await unlink(temp).catch(() => undefined);
+      this.#onWarning?.({
+        code: 'UAI_CRAY_TOKEN_NOT_SAVED',
+        message: `${this.#path}: the renewed token could not be saved (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); it is used for this run only`,
+        details: { path: this.#path },
+      });
+    }
   }
 
   async #read(): Promise<OAuthToken> {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,50 @@ describe('token renewal', () => {
     expect(gw.count('POST', '/keycloak/')).toBe(before + 1);
     expect(gw.requests.slice(seen).filter((r) => r.path.startsWith('/apis/')).every((r) => r.authorized)).toBe(true);
     await ctx.close();
+  });
+
+  it('saves a renewed token back to its file as the cray CLI does, so a realm that revokes used refresh tokens keeps working', async () => {
+    gw.revokeRefreshTokens = true;
+    try {
+      const original = gw.tokenJson(5);
+      const file = writeJson('saved.json', original);
+      const ctx = await createCrayContext({ apiGateway: gw.url, tokenFile: file, env: { HOME: dir } });
+      const t0 = Date.now() / 1000;
+      await listUaiImages(ctx);
+      await ctx.close();
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      expect(saved.access_token).not.toBe(original.access_token);
+      expect(saved.refresh_token).not.toBe(original.refresh_token);
+      expect(saved).toMatchObject({ client_id: 'shasta', token_type: 'bearer', expires_in: gw.tokenLifetime });
+      expect(saved.expires_at as number).toBeGreaterThanOrEqual(t0 + gw.tokenLifetime - 1);
+      expect(saved.expires_at as number).toBeLessThanOrEqual(Date.now() / 1000 + gw.tokenLifetime + 1);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      // The next run reads the saved file; its access token is refused, and the saved
+      // refresh token (the original one was revoked when used) still renews it.
+      gw.revokeTokens();
+      const ctx2 = await createCrayContext({ apiGateway: gw.url, tokenFile: file, env: { HOME: dir } });
+      const seen = gw.requests.length;
+      await listUaiImages(ctx2);
+      await ctx2.close();
+      expect(gw.requests.slice(seen).filter((r) => r.path.startsWith('/apis/')).at(-1)).toMatchObject({ authorized: true });
+    } finally {
+      gw.revokeRefreshTokens = false;
+    }
+  });
+
+  it('leaves the token file alone when another process renewed it meanwhile', async () => {
+    const file = writeJson('raced.json', gw.tokenJson(5));
+    const theirs = JSON.stringify(gw.tokenJson(3600));
+    gw.onKeycloakGrant = () => writeFileSync(file, theirs);
+    try {
+      const ctx = await createCrayContext({ apiGateway: gw.url, tokenFile: file, env: { HOME: dir } });
+      await listUaiImages(ctx);
+      await ctx.close();
+    } finally {
+      gw.onKeycloakGrant = undefined;
+    }
+    expect(readFileSync(file, 'utf8')).toBe(theirs);
   });
 
   it('says to log in again when an expiring token cannot be refreshed', async () => {

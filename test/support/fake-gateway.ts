@@ -78,6 +78,10 @@ export class FakeGateway {
   readonly stsIssued: Array<{ accessKeyId: string; expiration: number }> = [];
   readonly #tokens = new Map<string, number>();
   readonly #refreshTokens = new Map<string, string>();
+  /** Keycloak's realm setting "Revoke Refresh Token": each refresh token is good for one refresh. */
+  revokeRefreshTokens = false;
+  /** Called when a Keycloak grant arrives, before it is answered (tests race other processes here). */
+  onKeycloakGrant: ((grant: string | null) => void) | undefined;
   readonly #injections: Injection[] = [];
   readonly #server: Server;
   readonly #tls: boolean;
@@ -219,6 +223,7 @@ export class FakeGateway {
 
   #keycloak(res: ServerResponse, form: URLSearchParams): void {
     const grant = form.get('grant_type');
+    this.onKeycloakGrant?.(grant);
     if (grant === 'client_credentials') {
       const id = form.get('client_id') ?? '';
       if (!this.clients.has(id) || this.clients.get(id) !== form.get('client_secret')) {
@@ -235,7 +240,9 @@ export class FakeGateway {
       if (client === undefined || client !== form.get('client_id')) {
         return this.#json(res, 400, { error: 'invalid_grant', error_description: 'Invalid refresh token' });
       }
-      // Keycloak's default: refresh tokens stay valid until they expire (no rotation).
+      // Keycloak's default: refresh tokens stay valid until they expire (no rotation);
+      // with "Revoke Refresh Token" on, a refresh token works once.
+      if (this.revokeRefreshTokens) this.#refreshTokens.delete(rt);
       const t = this.tokenJson(this.tokenLifetime, client);
       delete t.client_id;
       return this.#json(res, 200, t);

@@ -41,6 +41,15 @@ export function isManifestTypeRejected(err: unknown): boolean {
   return Array.isArray(listed) && listed.some((c) => REJECTED_CODES.includes(String(c)));
 }
 
+/** The layer's digest and size, or undefined while no stream of it has been read to its end. */
+function layerDigest(layer: Layer): { digest: string; size: number } | undefined {
+  try {
+    return { digest: layer.digest(), size: layer.size() };
+  } catch {
+    return undefined;
+  }
+}
+
 export class RegistryDestination implements Destination {
   readonly ref: Extract<DestinationRef, { transport: 'docker' }>;
   readonly description: string;
@@ -67,20 +76,19 @@ export class RegistryDestination implements Destination {
   }
 
   async #pushLayer(layer: Layer, options: WriteLayerOptions): Promise<void> {
-    let digest: string | undefined;
-    let size: number | undefined;
-    try {
-      digest = layer.digest();
-      size = layer.size();
-    } catch {
-      // not streamed yet: the client learns the digest from the stream
-    }
+    // Unknown before the first stream: the client then learns it from the stream.
+    const known = layerDigest(layer);
+    const digest = known?.digest;
+    const size = known?.size;
     const pushed = await this.#client.pushBlob(
       this.ref.repository,
       {
         ...(digest === undefined ? {} : { digest }),
         ...(size === undefined ? {} : { size }),
         open: (signal) => layer.open({ signal: signal ?? options.signal }),
+        // The layer hashes the bytes it yields (that is how it learns its digest): once a
+        // stream of it has ended, its digest is that stream's, so the client need not hash again.
+        streamedDigest: () => layerDigest(layer),
         label: 'layer',
       },
       { ...(options.stream ? { stream: options.stream } : {}), ...(options.signal ? { signal: options.signal } : {}) },

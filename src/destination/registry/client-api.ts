@@ -38,6 +38,17 @@ export interface BlobUpload {
    * to retry a failed streamed upload.
    */
   open(signal?: AbortSignal): AsyncIterable<Uint8Array>;
+  /**
+   * Optional, for producers that hash their bytes anyway (a layer learns its digest while
+   * it streams): the digest and size of the stream that has just been read to its end, or
+   * undefined if the producer does not know them. When given, the client does not hash
+   * the bytes a second time: it only counts them, checks that count against `size`, and
+   * commits with the producer's digest, which the registry verifies against the bytes it
+   * received (`PUT …?digest=` fails with DIGEST_INVALID otherwise). Called only after a
+   * stream (the shared one or `open()`'s) has ended; undefined then makes the upload fail
+   * with `UAI_REGISTRY_PROTOCOL` before the commit.
+   */
+  streamedDigest?(): { digest: string; size: number } | undefined;
   /** For messages and progress: what this blob is (`layer`, `config`). */
   label?: string;
 }

@@ -89,6 +89,26 @@ function release(stream: AsyncIterable<Uint8Array>): void {
   }
 }
 
+/**
+ * The producer's digest of the stream just sent, checked against what was counted. The
+ * registry checks the digest itself when the upload is committed with it.
+ */
+function producerDigest(ctx: UploadContext, blob: BlobUpload, counted: number): { digest: string; size: number } {
+  const reported = blob.streamedDigest?.();
+  if (reported === undefined) {
+    throw new RegistryError('UAI_REGISTRY_PROTOCOL', `${ctx.what}: the stream ended but its producer reported no digest for it`, {
+      details: { repo: ctx.repo },
+    });
+  }
+  checkDigest(reported.digest);
+  if (reported.size !== counted) {
+    throw new RegistryError('UAI_REGISTRY_SIZE_INVALID', `${ctx.what}: ${counted} bytes streamed, but the producer reports ${reported.size} for ${reported.digest}`, {
+      details: { expected: reported.size, computed: counted, digest: reported.digest, repo: ctx.repo },
+    });
+  }
+  return { digest: reported.digest, size: counted };
+}
+
 /** Errors of the streaming phase: worth a whole new upload with a fresh stream. */
 const restartable = new WeakSet<object>();
 
@@ -98,9 +118,12 @@ function total(blob: BlobUpload): { total?: number } {
 
 async function uploadOnce(ctx: UploadContext, blob: BlobUpload, source: AsyncIterable<Uint8Array>, settings: PushBlobSettings): Promise<PushedBlob> {
   const progress = settings.onProgress;
+  // A producer that hashes its bytes anyway reports the digest: no second sha256 here.
+  const producerHashes = blob.streamedDigest !== undefined;
   const hashing = new HashingStream(
     source,
     progress === undefined ? undefined : (bytes) => progress({ ...(blob.digest === undefined ? {} : { digest: blob.digest }), bytes, ...total(blob) }),
+    { hash: !producerHashes },
   );
   const started = await startUpload(ctx);
   let location = started.location;
@@ -118,7 +141,14 @@ async function uploadOnce(ctx: UploadContext, blob: BlobUpload, source: AsyncIte
     else await cancelUpload(ctx, location);
     throw err;
   }
-  const { digest, size } = hashing.result();
+  let digest: string;
+  let size: number;
+  try {
+    ({ digest, size } = producerHashes ? producerDigest(ctx, blob, hashing.size()) : hashing.result());
+  } catch (err) {
+    await cancelUpload(ctx, location);
+    throw err;
+  }
   if (blob.digest !== undefined && blob.digest !== digest) {
     await cancelUpload(ctx, location);
     throw new RegistryError('UAI_REGISTRY_DIGEST_INVALID', `${ctx.what}: the bytes streamed hash to ${digest}, not the expected ${blob.digest}`, {

@@ -4,7 +4,7 @@
  * PUT `?digest=` (commit). `Location` is opaque: resolved against the request URL
  * (relative or absolute), its query kept, and the newest one always used.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { throwIfAborted } from '../../errors.ts';
 import { RegistryError, redactUrl } from './errors.ts';
 import { discard, header, type HttpResponse } from './http.ts';
@@ -214,34 +214,47 @@ export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number):
   if (used > 0) yield buf.subarray(0, used);
 }
 
-/** Passes bytes through while computing their sha256 and count. */
+/**
+ * Passes bytes through while counting them and, unless told that the producer hashes
+ * them already (`hash: false`), computing their sha256.
+ */
 export class HashingStream implements AsyncIterable<Uint8Array> {
   readonly #source: AsyncIterable<Uint8Array>;
   readonly #onBytes: ((bytes: number) => void) | undefined;
-  readonly #hash = createHash('sha256');
+  readonly #hash: Hash | undefined;
   #size = 0;
   #done = false;
 
-  constructor(source: AsyncIterable<Uint8Array>, onBytes?: (bytes: number) => void) {
+  constructor(source: AsyncIterable<Uint8Array>, onBytes?: (bytes: number) => void, options: { hash?: boolean } = {}) {
     this.#source = source;
     this.#onBytes = onBytes;
+    this.#hash = options.hash === false ? undefined : createHash('sha256');
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const hash = this.#hash;
+    const onBytes = this.#onBytes;
     for await (const chunk of this.#source) {
-      this.#hash.update(chunk);
+      hash?.update(chunk);
       this.#size += chunk.length;
-      this.#onBytes?.(this.#size);
+      onBytes?.(this.#size);
       yield chunk;
     }
     this.#done = true;
   }
 
-  /** The digest and size once the stream has been read to its end. */
-  result(): { digest: string; size: number } {
+  /** The bytes counted once the stream has been read to its end. */
+  size(): number {
     if (!this.#done) {
       throw new RegistryError('UAI_REGISTRY_PROTOCOL', 'the blob stream was not read to its end before the commit');
     }
-    return { digest: `sha256:${this.#hash.digest('hex')}`, size: this.#size };
+    return this.#size;
+  }
+
+  /** The digest and size once the stream has been read to its end (only when hashing). */
+  result(): { digest: string; size: number } {
+    const size = this.size();
+    if (this.#hash === undefined) throw new RegistryError('UAI_REGISTRY_PROTOCOL', 'the blob stream was counted, not hashed');
+    return { digest: `sha256:${this.#hash.digest('hex')}`, size };
   }
 }

@@ -8,7 +8,6 @@
  */
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { extract } from 'tar-stream';
 import { UaiError } from '../errors.ts';
 import { parseDockerReference } from '../destination/transport.ts';
 import type { RegistryClientApi, RegistryClientOptions } from '../destination/registry/client-api.ts';
@@ -42,6 +41,8 @@ function normalize(name: string): string {
 
 /** What one layer says about `target`: the file, a whiteout that hides it, or nothing. */
 async function searchLayer(stream: AsyncIterable<Uint8Array>, mediaType: string, target: string): Promise<Found> {
+  // Loaded here: only --uai-ssh-from reads tars, and every `build` loads this module.
+  const { extract } = await import('tar-stream');
   const source = Readable.from(stream, { objectMode: false });
   let input: NodeJS.ReadableStream = source;
   if (mediaType.includes('gzip')) input = input.pipe(zlib.createGunzip());

@@ -74,7 +74,9 @@ export async function* parallelGzip(input: AsyncIterable<Uint8Array>, options: P
   };
 
   yield header(level);
-  let parts: Uint8Array[] = [];
+  // Input is copied once, into the block being filled: the producer may reuse its buffers
+  // once we ask for the next chunk, and a block goes to the threadpool as one buffer.
+  let block = Buffer.allocUnsafe(blockSize);
   let have = 0;
   for await (const chunk of input) {
     signal?.throwIfAborted();
@@ -85,22 +87,20 @@ export async function* parallelGzip(input: AsyncIterable<Uint8Array>, options: P
     while (offset < chunk.length) {
       // A full block is sent only once more input exists, so the last block is known to be last.
       if (have === blockSize) {
-        const block = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
-        parts = [];
-        have = 0;
         submit(block, false);
+        block = Buffer.allocUnsafe(blockSize);
+        have = 0;
         while (pending.length >= concurrency) yield await pending.shift()!;
       }
       const take = Math.min(blockSize - have, chunk.length - offset);
-      // Copy: the producer may reuse its buffers once we ask for the next chunk.
-      parts.push(Buffer.from(chunk.subarray(offset, offset + take)));
+      block.set(chunk.subarray(offset, offset + take), have);
       have += take;
       offset += take;
     }
     while (pending.length > 0 && pending.length >= concurrency) yield await pending.shift()!;
   }
   signal?.throwIfAborted();
-  submit(parts.length === 1 ? parts[0]! : Buffer.concat(parts, have), true);
+  submit(block.subarray(0, have), true);
   while (pending.length > 0) yield await pending.shift()!;
   yield trailer(crc, length);
 }

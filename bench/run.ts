@@ -54,7 +54,7 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   if (options.reportFrom) {
     const earlier = JSON.parse(readFileSync(options.reportFrom, 'utf8')) as Results;
-    earlier.targets = evaluateTargets(earlier.groups, earlier.images, earlier.startup?.median);
+    earlier.targets = evaluateTargets(earlier.groups, earlier.images, earlier.startup?.median, earlier.machine.nproc);
     const json = argv.includes('--json') ? options.json : options.reportFrom;
     writeResults(earlier, options.out, json);
     log(`re-rendered ${options.out} from ${options.reportFrom}`);
@@ -93,7 +93,7 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
       command: `node bench/run.ts ${argv.join(' ')}`.trim(),
       images,
       groups: ctx.groups,
-      targets: evaluateTargets(ctx.groups, images, startup?.median),
+      targets: evaluateTargets(ctx.groups, images, startup?.median, machine.nproc),
       startup,
       profiles,
       notes: [...notes, ...extra],

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Group } from '../../bench/context.ts';
-import { alternate, median, peakRss, runMeasured, sampleOf, statsOf, unavailable, type Variant } from '../../bench/measure.ts';
-import { evaluateTargets, speedup } from '../../bench/targets.ts';
+import { alternate, median, peakRss, runMeasured, sampleOf, statsOf, unavailable, type Measurement, type Variant } from '../../bench/measure.ts';
+import { cpuCeiling, evaluateTargets, runCpuMs, speedup } from '../../bench/targets.ts';
 import type { BenchImage } from '../../bench/images.ts';
 
 const MiB = 1024;
@@ -94,5 +94,32 @@ describe('bench/measure', () => {
     const build = evaluateTargets([group], [image]).find((t) => t.id === 'build-none')!;
     expect(build.verdict).toBe('not measured');
     expect(build.rows[0]!.value).toBeUndefined();
+  });
+
+  it('bounds a speed-up by the CPU the fast side used (its own and the registry\'s) spread over the cores', () => {
+    const m = (id: string, samples: Array<{ wallMs: number; cpuMs: number; registryCpuMs?: number }>): Measurement => ({
+      id,
+      label: id,
+      status: 'ok',
+      samples: samples.map((x) => ({ wallMs: x.wallMs, peakRssKiB: 1, cpuMs: x.cpuMs, ...(x.registryCpuMs === undefined ? {} : { extra: { registryCpuMs: x.registryCpuMs } }) })),
+    });
+    const image = { name: 'img-gzip', compressor: 'gzip', tree: 'rootfs' } as unknown as BenchImage;
+    const measurements = [
+      m('build/seed/img-gzip', [{ wallMs: 60_000, cpuMs: 80_000 }]),
+      m('build/uai-none/img-gzip', [
+        { wallMs: 9_000, cpuMs: 9_000, registryCpuMs: 5_000 },
+        { wallMs: 8_000, cpuMs: 8_000, registryCpuMs: 4_000 },
+        { wallMs: 10_000, cpuMs: 10_000, registryCpuMs: 6_000 },
+      ]),
+    ];
+    const group: Group = { scenario: 'build', title: 'b', image, unit: { kind: 'bytes', perRun: 1 }, measurements };
+    expect(runCpuMs(measurements[1])).toBe(14_000);
+    expect(cpuCeiling([group], 'build/seed/img-gzip', 'build/uai-none/img-gzip', 2)).toBeCloseTo(60_000 / 7_000, 10);
+    const row = evaluateTargets([group], [image], undefined, 2).find((t) => t.id === 'build-none')!.rows[0]!;
+    expect(row.value).toBeCloseTo(60_000 / 9_000, 10);
+    expect(row.met).toBe(false);
+    expect(row.text).toBe(`${(60_000 / 9_000).toFixed(2)}× (at most ${(60_000 / 7_000).toFixed(2)}× on 2 cores at the CPU it used)`);
+    // Without the core count the row is the plain ratio.
+    expect(evaluateTargets([group], [image]).find((t) => t.id === 'build-none')!.rows[0]!.text).toBe(`${(60_000 / 9_000).toFixed(2)}×`);
   });
 });

@@ -21,7 +21,10 @@ export interface ReadAheadOptions {
   concurrency?: number;
   /** Windows fetched ahead of a forward-moving reader (default 4; 0 turns read-ahead off). */
   readAhead?: number;
-  /** Bytes of evictable windows kept (default 64 MiB). */
+  /**
+   * Bytes of evictable windows kept, the windows being read ahead included: default and
+   * minimum `(readAhead + 2) × windowSize` (24 MiB), what a forward stream needs.
+   */
   cacheBytes?: number;
   /** Bytes at the end of the source that stay cached once read (default 8 MiB). */
   tailBytes?: number;
@@ -91,7 +94,11 @@ export class ReadAheadSource implements ByteSource {
     this.name = inner.name;
     this.#window = positive(options.windowSize, 4 * 1024 * 1024, 'windowSize');
     this.#ahead = Math.max(0, Math.floor(options.readAhead ?? 4));
-    this.#cacheBytes = Math.max(0, options.cacheBytes ?? 64 * 1024 * 1024);
+    // The windows ahead, the one being read and one behind it: a forward stream keeps no
+    // more than that alive, and a smaller cache would evict the window under the reader
+    // to make room for the read-ahead (each window fetched over and over).
+    const working = (this.#ahead + 2) * this.#window;
+    this.#cacheBytes = Math.max(working, options.cacheBytes ?? working);
     this.#tailStart = Math.max(0, inner.size - Math.max(0, options.tailBytes ?? 8 * 1024 * 1024));
     this.#retries = Math.max(0, Math.floor(options.retries ?? 4));
     this.#delay = Math.max(0, options.retryDelayMs ?? 250);

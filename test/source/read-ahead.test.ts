@@ -108,6 +108,23 @@ describe('ReadAheadSource', () => {
     await src.close();
   });
 
+  it('fetches each window of a forward stream once even when cacheBytes is smaller than the read-ahead', async () => {
+    const backend = new CountingSource(data);
+    const window = 16 * 1024;
+    // 4 windows ahead in a cache of 4 windows used to evict the window being read, and every
+    // small read then fetched it again; the cache is raised to (readAhead + 2) windows.
+    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 4, cacheBytes: 4 * window, tailBytes: 0 });
+    for (let offset = 0; offset < 40 * window; offset += 1000) {
+      const len = Math.min(1000, data.length - offset);
+      expect(Buffer.from(await src.read(offset, len)).equals(data.subarray(offset, offset + len))).toBe(true);
+    }
+    const fetched = new Set(backend.requests.map((r) => r.offset));
+    expect(fetched.size).toBe(backend.requests.length);
+    // Windows 0-40 (the last read crosses into 40) and at most 4 read ahead of it.
+    expect(backend.requests.length).toBeLessThanOrEqual(41 + 4);
+    await src.close();
+  });
+
   it('honours prefetch hints and keeps the tail (SquashFS tables) cached', async () => {
     const backend = new CountingSource(data);
     const src = new ReadAheadSource(backend, { windowSize: 16 * 1024, readAhead: 0, cacheBytes: 128 * 1024, tailBytes: 32 * 1024 });

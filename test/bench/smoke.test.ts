@@ -4,13 +4,13 @@
  * every ratio in the report is the ratio of the medians of the samples it recorded.
  * No timing threshold: the machine may be busy.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Results } from '../../bench/report.ts';
 import { median } from '../../bench/measure.ts';
+import { spawnTied } from '../support/process.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'uai-bench-smoke-'));
 const out = join(work, 'benchmarks.md');
@@ -22,19 +22,19 @@ let results: Results;
 
 function bytesOf(cmd: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawnTied(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let n = 0;
-    child.stdout.on('data', (b: Buffer) => (n += b.length));
+    child.stdout!.on('data', (b: Buffer) => (n += b.length));
     child.once('error', reject);
     child.once('close', () => resolve(n));
   });
 }
 
 beforeAll(async () => {
-  const child = spawn(process.execPath, ['bench/run.ts', '--smoke', '--work', work, '--out', out, '--json', json], {
+  const child = spawnTied(process.execPath, ['bench/run.ts', '--smoke', '--work', work, '--out', out, '--json', json], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.stderr.on('data', (b: Buffer) => (stderr = (stderr + String(b)).slice(-20_000)));
+  child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + String(b)).slice(-20_000)));
   exitCode = await new Promise<number | null>((resolve) => child.once('close', resolve));
   report = readFileSync(out, 'utf8');
   results = JSON.parse(readFileSync(json, 'utf8')) as Results;
@@ -124,12 +124,12 @@ describe('npm run bench -- --smoke', () => {
 
   it('on Ctrl-C stops its commands and still writes the partial report (exit 130)', async () => {
     const partial = join(work, 'partial.md');
-    const child = spawn(process.execPath, ['bench/run.ts', '--smoke', '--only', 'tar', '--work', work, '--out', partial, '--json', join(work, 'partial.json')], {
+    const child = spawnTied(process.execPath, ['bench/run.ts', '--smoke', '--only', 'tar', '--work', work, '--out', partial, '--json', join(work, 'partial.json')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let log = '';
     await new Promise<void>((resolve) =>
-      child.stderr.on('data', (b: Buffer) => {
+      child.stderr!.on('data', (b: Buffer) => {
         log += String(b);
         if (/tar\/sqfs2tar\/rootfs-gzip #1/.test(log)) resolve();
       }),

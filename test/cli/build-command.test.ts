@@ -2,7 +2,7 @@
  * `uai-assemble build` as a user runs it (node src/cli/main.ts), against the real
  * docker-registry (plain, and TLS + Basic auth), checked with skopeo and umoci.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 import { tagsOf } from '../build/registry-images.ts';
 import { makeTinyRootfs, type TinyRootfs } from '../build/tiny-rootfs.ts';
+import { spawnTied } from '../support/process.ts';
 
 const MAIN = resolve('src/cli/main.ts');
 
@@ -22,15 +23,15 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], options: { cwd?: string; onStart?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+function run(args: string[], options: { cwd?: string; onStart?: (child: ChildProcess) => void } = {}): Promise<Run> {
   return new Promise((resolveRun, reject) => {
     const env = { ...process.env };
     delete env.SOURCE_DATE_EPOCH;
-    const child = spawn(process.execPath, [MAIN, 'build', ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(process.execPath, [MAIN, 'build', ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolveRun({ code, signal, stdout, stderr }));
     options.onStart?.(child);

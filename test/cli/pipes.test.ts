@@ -4,13 +4,13 @@
  * reads the first bytes (or none) and closes its end. Like GNU tools in a pipeline, the
  * command stops quietly: no message, exit 0 (Node ignores SIGPIPE, so no 141).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mksquashfs } from '../support/fixtures.ts';
+import { spawnTied } from '../support/process.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-pipes-'));
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -36,15 +36,15 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** Runs the CLI with stdout into a pipe the test closes after `keep` bytes (0: before any). */
 function runIntoClosedPipe(args: string[], keep: number): Promise<{ code: number | null; signal: string | null; got: number; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(process.execPath, [main, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
     const err: Buffer[] = [];
     let got = 0;
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    if (keep === 0) child.stdout.destroy();
+    child.stderr!.on('data', (c: Buffer) => err.push(c));
+    if (keep === 0) child.stdout!.destroy();
     else {
-      child.stdout.on('data', (c: Buffer) => {
+      child.stdout!.on('data', (c: Buffer) => {
         got += c.length;
-        if (got >= keep) child.stdout.destroy();
+        if (got >= keep) child.stdout!.destroy();
       });
     }
     child.on('error', reject);

@@ -3,13 +3,14 @@
  * that an unhandled stream 'error' event would show as the crash it is: a damaged data
  * block in a real mksquashfs image, a missing output directory, a whiteout name.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mksquashfs } from '../support/fixtures.ts';
+import { spawnTied } from '../support/process.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-tar-output-'));
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -46,11 +47,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [main, 'tar', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(process.execPath, [main, 'tar', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
     child.on('close', (code) => resolveRun({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
   });
@@ -93,7 +94,7 @@ describe('uai-assemble tar -o FILE on failure', () => {
     mkdirSync(dir);
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    const reader = spawn('head', ['-c', '10', fifo], { stdio: 'ignore' });
+    const reader = spawnTied('head', ['-c', '10', fifo], { stdio: 'ignore' });
     const readerDone = new Promise((resolveReader) => reader.on('exit', resolveReader));
     const r = await cli([join(tmp, 'good.sqfs'), '-o', fifo], dir);
     await readerDone;

@@ -1,4 +1,4 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { mksquashfs } from '../support/fixtures.ts';
 import { parseTar } from '../layer/support/parse-tar.ts';
+import { spawnTied } from '../support/process.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-tar-'));
 let image: string;
@@ -69,7 +70,7 @@ describe('uai-assemble tar', () => {
   it('writes into an existing FIFO or device in place instead of renaming over it', async () => {
     const fifo = join(tmp, 'pipe');
     execFileSync('mkfifo', [fifo]);
-    const reader = spawn('sh', ['-c', `cat "${fifo}" > "${join(tmp, 'from-pipe.tar')}"`]);
+    const reader = spawnTied('sh', ['-c', `cat "${fifo}" > "${join(tmp, 'from-pipe.tar')}"`]);
     const done = new Promise((resolve) => reader.on('exit', resolve));
     const r = await run([image, '-o', fifo]);
     await done;

@@ -11,10 +11,10 @@
  *   MUTATION_SEED=123 ...                                            another seed
  *   MUTATION_CASE=1234 ...                                           only one case (to debug)
  */
-import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ROOT, fixturePath } from '../support/fixtures.ts';
+import { spawnTied } from '../support/process.ts';
 
 const CASES = Number(process.env.MUTATIONS ?? 3000);
 const SEED = Number(process.env.MUTATION_SEED ?? 20261125);
@@ -192,7 +192,7 @@ function runChild(cases: number[], mode = 'normal', watchdogMs = WATCHDOG_MS): P
     let peak = 0;
     let buffer = '';
     let stderr = '';
-    const child = spawn(
+    const child = spawnTied(
       process.execPath,
       ['--max-old-space-size=1024', '--input-type=module', '-e', CHILD, pathToFileURL(`${ROOT}/`).href, JSON.stringify(IMAGES.map(fixturePath)), String(SEED), JSON.stringify(cases), String(CASE_MS), mode],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -202,8 +202,8 @@ function runChild(cases: number[], mode = 'normal', watchdogMs = WATCHDOG_MS): P
       child.kill('SIGKILL');
       if (current !== undefined) reports.push({ index: current, image: -1, kind: -1, what: 'no report for too long', outcome: 'hang' });
     }
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
       clearTimeout(watchdog);
       watchdog = setTimeout(kill, watchdogMs);
       buffer += d.toString();

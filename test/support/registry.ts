@@ -10,15 +10,16 @@
  * Each registry gets its own temp dir (config, storage, certificates), a port chosen by
  * the OS, and `delete: enabled`. `skopeoArgs` are the flags skopeo needs to reach it.
  */
-import { spawn, execFile, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSign, X509Certificate } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePki, makeSelfSigned, type Pki } from './pki.ts';
+import { spawnTied } from './process.ts';
 
 export type RegistryMode = 'plain' | 'tls-basic' | 'token';
 
@@ -66,26 +67,7 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-/**
- * Spawns a test server that dies with this process however it ends (SIGKILL included):
- * `setpriv --pdeathsig KILL` (util-linux) makes the kernel kill the child when the
- * spawning thread goes away, and a `sh` step that `exec`s the server checks first that
- * its parent is still this process (closing the race between fork and prctl). The server
- * keeps the child's pid (exec all the way down). A clean exit also kills it (`exit` hook).
- */
-export function spawnTied(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
-  if (!existsSync(SETPRIV)) throw new Error(`${SETPRIV} (util-linux) is needed so that test servers die with the test process`);
-  const guard = 'if [ "$PPID" != "$1" ]; then exit 70; fi; shift; exec "$@"';
-  const child = spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', guard, 'sh', String(process.pid), command, ...args], options);
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.removeListener('exit', killOnExit));
-  return child;
-}
-
-const SETPRIV = '/usr/bin/setpriv';
+export { spawnTied } from './process.ts';
 
 const USER = 'tester';
 const PASSWORD = 's3cret-Pa55word';

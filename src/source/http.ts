@@ -97,10 +97,20 @@ export class HttpSource implements ByteSource {
 
   async read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
     throwIfAborted(options?.signal);
+    checkRange(this, offset, length);
+    const out = new Uint8Array(length);
+    await this.readInto(offset, out, options);
+    return out;
+  }
+
+  /** The ranged GET straight into the caller's buffer (a read-ahead cache recycles its windows this way). */
+  async readInto(offset: number, target: Uint8Array, options?: ReadOptions): Promise<void> {
+    throwIfAborted(options?.signal);
     const dispatcher = this.#dispatcher;
     if (!dispatcher) throw new SourceError('UAI_SOURCE_CLOSED', `${this.name}: read after close`);
+    const length = target.length;
     checkRange(this, offset, length);
-    if (length === 0) return new Uint8Array(0);
+    if (length === 0) return;
     const range = `bytes=${offset}-${offset + length - 1}`;
     const headers: Record<string, string> = { ...this.#headers, range };
     if (this.etag) headers['if-match'] = this.etag;
@@ -117,7 +127,7 @@ export class HttpSource implements ByteSource {
       await res.body.dump();
       throw new SourceError('UAI_SOURCE_HTTP', `${this.name}: asked for ${range}, got ${cr}`, { details: { source: this.name, offset, length } });
     }
-    const out = new Uint8Array(length);
+    const out = target;
     let got = 0;
     try {
       for await (const chunk of res.body) {
@@ -142,7 +152,6 @@ export class HttpSource implements ByteSource {
         details: { source: this.name, offset, length, got, transient: true },
       });
     }
-    return out;
   }
 
   async close(): Promise<void> {

@@ -57,7 +57,18 @@ interface Window {
   promise: Promise<Uint8Array>;
   bytes: number;
   pinned: boolean;
+  /** The fetched bytes, once there. */
+  buffer?: Uint8Array;
+  /** A view of it was handed out by `read()`: never reuse its buffer. */
+  exposed: boolean;
+  /** `readInto` calls waiting on or copying from it: its buffer is not reused meanwhile. */
+  users: number;
+  /** Out of the cache: its buffer is recycled once `users` falls to 0 (unless exposed). */
+  evicted?: boolean;
 }
+
+/** Idle window buffers kept for the next fetch (one is enough for a forward stream: evict one, fetch one). */
+const MAX_FREE_WINDOWS = 2;
 
 export function isTransientSourceError(err: unknown): boolean {
   const e = err as { code?: unknown; details?: { transient?: unknown } };
@@ -82,6 +93,7 @@ export class ReadAheadSource implements ByteSource {
   readonly #onClose: ReadAheadOptions['onClose'];
   readonly #limit: ReturnType<typeof pLimit>;
   readonly #cache = new Map<number, Window>();
+  readonly #free: Uint8Array[] = [];
   readonly #abort = new AbortController();
   #cachedBytes = 0;
   /** Windows read lately: a read that continues one of them is sequential (several streams may interleave). */
@@ -109,18 +121,69 @@ export class ReadAheadSource implements ByteSource {
   }
 
   async read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
+    this.#check(offset, length, options);
+    if (length === 0) return new Uint8Array(0);
+    const first = Math.floor(offset / this.#window);
+    if (first === Math.floor((offset + length - 1) / this.#window)) {
+      // A view of the window is handed out: its buffer is never reused.
+      const [entry] = this.#windows(offset, length, 'view');
+      const window = await raceAbort(entry!.promise, options?.signal);
+      const start = offset - first * this.#window;
+      return window.subarray(start, start + length);
+    }
+    const out = new Uint8Array(length);
+    await this.#copyInto(this.#windows(offset, length, 'copy'), offset, out, options);
+    return out;
+  }
+
+  /**
+   * Copies the bytes into the caller's buffer: no view of a window escapes, so windows
+   * only ever read this way are recycled for later fetches when evicted (with an inner
+   * source that has `readInto`, a forward stream then allocates no new window buffers).
+   */
+  async readInto(offset: number, target: Uint8Array, options?: ReadOptions): Promise<void> {
+    const length = target.length;
+    this.#check(offset, length, options);
+    if (length === 0) return;
+    await this.#copyInto(this.#windows(offset, length, 'copy'), offset, target, options);
+  }
+
+  /** Waits for the windows (taken in 'copy' mode) and copies the read's bytes out of them, then lets them go. */
+  async #copyInto(entries: readonly Window[], offset: number, out: Uint8Array, options: ReadOptions | undefined): Promise<void> {
+    try {
+      const windows = await raceAbort(Promise.all(entries.map((e) => e.promise)), options?.signal);
+      this.#copy(windows, Math.floor(offset / this.#window), offset, out);
+    } finally {
+      for (const e of entries) {
+        e.users--;
+        this.#recycle(e);
+      }
+    }
+  }
+
+  #check(offset: number, length: number, options: ReadOptions | undefined): void {
     throwIfAborted(options?.signal);
     if (this.#closed) throw new SourceError('UAI_SOURCE_CLOSED', `${this.name}: read after close`);
     checkRange(this, offset, length);
     this.stats.reads++;
-    if (length === 0) return new Uint8Array(0);
+  }
+
+  /**
+   * The windows a read touches (fetching those not cached), and the read-ahead after them.
+   * Each is claimed as it is taken, before anything else can evict it: 'view' marks it
+   * exposed for good, 'copy' counts a user (the caller must decrement `users` when done).
+   */
+  #windows(offset: number, length: number, mode: 'view' | 'copy'): Window[] {
     const first = Math.floor(offset / this.#window);
     const last = Math.floor((offset + length - 1) / this.#window);
-    const parts: Promise<Uint8Array>[] = [];
+    const entries: Window[] = [];
     let hit = true;
     for (let i = first; i <= last; i++) {
       if (!this.#cache.has(i)) hit = false;
-      parts.push(this.#get(i));
+      const entry = this.#get(i);
+      if (mode === 'view') entry.exposed = true;
+      else entry.users++;
+      entries.push(entry);
     }
     if (hit) this.stats.hits++;
     if (this.#ahead > 0 && (this.#recent.includes(first) || this.#recent.includes(first - 1))) {
@@ -131,12 +194,11 @@ export class ReadAheadSource implements ByteSource {
       this.#recent.push(last);
       if (this.#recent.length > 16) this.#recent.shift();
     }
-    const windows = await raceAbort(Promise.all(parts), options?.signal);
-    if (first === last) {
-      const start = offset - first * this.#window;
-      return windows[0]!.subarray(start, start + length);
-    }
-    const out = new Uint8Array(length);
+    return entries;
+  }
+
+  #copy(windows: readonly Uint8Array[], first: number, offset: number, out: Uint8Array): void {
+    const length = out.length;
     let done = 0;
     for (let k = 0; k < windows.length; k++) {
       const base = (first + k) * this.#window;
@@ -145,7 +207,6 @@ export class ReadAheadSource implements ByteSource {
       out.set(windows[k]!.subarray(from, to), done);
       done += to - from;
     }
-    return out;
   }
 
   prefetch(ranges: ReadonlyArray<{ offset: number; length: number }>): void {
@@ -169,6 +230,7 @@ export class ReadAheadSource implements ByteSource {
     this.#abort.abort(new SourceError('UAI_SOURCE_CLOSED', `${this.name}: closed`));
     this.#limit.clearQueue();
     this.#cache.clear();
+    this.#free.length = 0;
     try {
       await this.#inner.close();
     } finally {
@@ -178,27 +240,40 @@ export class ReadAheadSource implements ByteSource {
 
   /** Starts fetching a window nobody waits for yet; a failure just drops it from the cache. */
   #background(index: number): void {
-    this.#get(index).catch(() => {});
+    this.#get(index).promise.catch(() => {});
   }
 
-  #get(index: number): Promise<Uint8Array> {
+  #get(index: number): Window {
     const hit = this.#cache.get(index);
     if (hit) {
       this.#cache.delete(index);
       this.#cache.set(index, hit);
-      return hit.promise;
+      return hit;
     }
     const start = index * this.#window;
     const length = Math.min(this.#window, this.size - start);
     const pinned = start + length > this.#tailStart;
-    const entry: Window = { promise: this.#limit(() => this.#fetch(start, length)), bytes: length, pinned };
+    const entry: Window = { promise: this.#limit(() => this.#fetch(start, length)), bytes: length, pinned, exposed: false, users: 0 };
     this.#cache.set(index, entry);
     if (!pinned) this.#cachedBytes += length;
-    entry.promise.catch(() => {
-      if (this.#cache.get(index) === entry) this.#drop(index, entry);
-    });
+    entry.promise.then(
+      (bytes) => {
+        entry.buffer = bytes;
+      },
+      () => {
+        if (this.#cache.get(index) === entry) this.#drop(index, entry);
+      },
+    );
     this.#evict();
-    return entry.promise;
+    return entry;
+  }
+
+  /** An evicted window's buffer serves the next fetch once no view of it exists and no readInto uses it. */
+  #recycle(entry: Window): void {
+    const buffer = entry.buffer;
+    if (!entry.evicted || entry.exposed || entry.users > 0 || buffer === undefined) return;
+    entry.buffer = undefined;
+    if (buffer.length === this.#window && this.#free.length < MAX_FREE_WINDOWS && !this.#closed) this.#free.push(buffer);
   }
 
   #drop(index: number, entry: Window): void {
@@ -209,7 +284,10 @@ export class ReadAheadSource implements ByteSource {
   #evict(): void {
     for (const [index, entry] of this.#cache) {
       if (this.#cachedBytes <= this.#cacheBytes) return;
-      if (!entry.pinned) this.#drop(index, entry);
+      if (entry.pinned) continue;
+      this.#drop(index, entry);
+      entry.evicted = true;
+      this.#recycle(entry);
     }
   }
 
@@ -219,7 +297,14 @@ export class ReadAheadSource implements ByteSource {
       throwIfAborted(signal);
       this.stats.backendReads++;
       try {
-        const bytes = await this.#inner.read(offset, length, { signal });
+        let bytes: Uint8Array;
+        if (this.#inner.readInto && length === this.#window) {
+          // A recycled buffer, or a new one; a failed read's buffer is left to the GC.
+          bytes = this.#free.pop() ?? new Uint8Array(length);
+          await this.#inner.readInto(offset, bytes, { signal });
+        } else {
+          bytes = await this.#inner.read(offset, length, { signal });
+        }
         this.stats.backendBytes += bytes.length;
         return bytes;
       } catch (err) {

@@ -100,24 +100,24 @@ export function s3Error(err: unknown, name: string, action: string, extra: Recor
 }
 
 /**
- * A ranged GET's body in one buffer of the expected length, filled as the socket's chunks
- * arrive: the SDK's `transformToByteArray` keeps every chunk and then copies them into a
- * second buffer, twice the memory per request in flight and twice the bytes for the GC.
- * `got` is the body's length when it is not `length` (reading stops at the first excess chunk).
+ * Copies a ranged GET's body into `target` as the socket's chunks arrive (the SDK's
+ * `transformToByteArray` keeps every chunk and then copies them into a second buffer:
+ * twice the memory per request in flight, twice the bytes for the GC). Returns the body's
+ * length; reading stops at the first chunk that would overflow `target`.
  */
-async function readBody(body: { transformToByteArray(): Promise<Uint8Array> }, length: number): Promise<{ bytes: Uint8Array; got: number }> {
+async function readBodyInto(body: { transformToByteArray(): Promise<Uint8Array> }, target: Uint8Array): Promise<number> {
   if (!(Symbol.asyncIterator in body)) {
     const bytes = await body.transformToByteArray();
-    return { bytes, got: bytes.length };
+    if (bytes.length === target.length) target.set(bytes);
+    return bytes.length;
   }
-  const bytes = Buffer.allocUnsafeSlow(length);
   let got = 0;
   for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    if (got + chunk.length > length) return { bytes, got: got + chunk.length };
-    bytes.set(chunk, got);
+    if (got + chunk.length > target.length) return got + chunk.length;
+    target.set(chunk, got);
     got += chunk.length;
   }
-  return { bytes, got };
+  return got;
 }
 
 export interface S3SourceOptions {
@@ -167,12 +167,21 @@ export class S3Source implements ByteSource {
 
   async read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
     throwIfAborted(options?.signal);
+    checkRange(this, offset, length);
+    const bytes = Buffer.allocUnsafeSlow(length);
+    await this.readInto(offset, bytes, options);
+    return bytes;
+  }
+
+  /** The ranged GET straight into the caller's buffer (a read-ahead cache recycles its windows this way). */
+  async readInto(offset: number, target: Uint8Array, options?: ReadOptions): Promise<void> {
+    throwIfAborted(options?.signal);
     const client = this.#client;
     if (!client) throw new SourceError('UAI_SOURCE_CLOSED', `${this.name}: read after close`);
+    const length = target.length;
     checkRange(this, offset, length);
-    if (length === 0) return new Uint8Array(0);
+    if (length === 0) return;
     const range = `bytes=${offset}-${offset + length - 1}`;
-    let bytes: Uint8Array;
     let got: number;
     try {
       const res = await client.send(
@@ -180,7 +189,7 @@ export class S3Source implements ByteSource {
         options?.signal ? { abortSignal: options.signal } : {},
       );
       if (!res.Body) throw new SourceError('UAI_SOURCE_HTTP', `${this.name}: GET ${range}: no body`, { details: { source: this.name, offset, length } });
-      ({ bytes, got } = await readBody(res.Body, length));
+      got = await readBodyInto(res.Body, target);
     } catch (err) {
       throwIfAborted(options?.signal);
       if (err instanceof SourceError) throw err;
@@ -198,7 +207,6 @@ export class S3Source implements ByteSource {
         details: { source: this.name, offset, length, got, transient: true },
       });
     }
-    return bytes;
   }
 
   async close(): Promise<void> {

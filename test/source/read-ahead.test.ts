@@ -42,6 +42,21 @@ class CountingSource implements ByteSource {
 
 const data = randomBytes(1024 * 1024 + 12345);
 
+/** A backend with readInto that remembers which buffers it was asked to fill. */
+class IntoSource extends CountingSource {
+  intoCalls = 0;
+  readonly buffers = new Set<ArrayBufferLike>();
+
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    this.intoCalls++;
+    this.buffers.add(target.buffer);
+    await new Promise((r) => setTimeout(r, 1));
+    target.set(await this.inner.read(offset, target.length));
+  }
+}
+
+
+
 describe('ReadAheadSource', () => {
   it('answers many small reads with few backend requests, with the right bytes', async () => {
     const backend = new CountingSource(data);
@@ -122,6 +137,61 @@ describe('ReadAheadSource', () => {
     expect(fetched.size).toBe(backend.requests.length);
     // Windows 0-40 (the last read crosses into 40) and at most 4 read ahead of it.
     expect(backend.requests.length).toBeLessThanOrEqual(41 + 4);
+    await src.close();
+  });
+
+  it('readInto: a forward stream recycles its window buffers, and the bytes stay right', async () => {
+    const backend = new IntoSource(data);
+    const window = 16 * 1024;
+    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 2, tailBytes: 0 });
+    const target = new Uint8Array(3000);
+    for (let offset = 0; offset + target.length <= 50 * window; offset += target.length) {
+      await src.readInto(offset, target);
+      expect(Buffer.from(target).equals(data.subarray(offset, offset + target.length))).toBe(true);
+    }
+    // 50 windows fetched into a handful of buffers (cache of 4 windows, 2 idle ones kept).
+    expect(backend.intoCalls).toBeGreaterThanOrEqual(50);
+    expect(backend.buffers.size).toBeLessThanOrEqual(8);
+    await src.close();
+  });
+
+  it('never recycles a window that a read() view or a waiting readInto still uses', async () => {
+    const backend = new IntoSource(data);
+    const window = 8 * 1024;
+    // The smallest cache (3 windows) and random, overlapping, concurrent reads of both
+    // kinds: evictions happen while reads wait and while views are held.
+    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 1, concurrency: 3, tailBytes: 0 });
+    let seed = 12345;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const views: Array<{ offset: number; bytes: Uint8Array }> = [];
+    for (let round = 0; round < 30; round++) {
+      const jobs: Array<Promise<void>> = [];
+      for (let j = 0; j < 8; j++) {
+        const length = 1 + random(3 * window);
+        const offset = random(data.length - length);
+        if (random(2) === 0) {
+          jobs.push(
+            src.read(offset, length).then((bytes) => {
+              views.push({ offset, bytes });
+            }),
+          );
+        } else {
+          const target = new Uint8Array(length);
+          jobs.push(
+            src.readInto(offset, target).then(() => {
+              expect(Buffer.from(target).equals(data.subarray(offset, offset + length))).toBe(true);
+            }),
+          );
+        }
+      }
+      await Promise.all(jobs);
+    }
+    // Views handed out earlier still hold their bytes after all that recycling.
+    for (const v of views) expect(Buffer.from(v.bytes).equals(data.subarray(v.offset, v.offset + v.bytes.length))).toBe(true);
+    expect(backend.intoCalls).toBeGreaterThan(0);
     await src.close();
   });
 

@@ -15,6 +15,7 @@ import { FileSource, MemorySource } from '../../src/source/index.ts';
 import { SquashfsImage } from '../../src/squashfs/index.ts';
 import { BufferPool } from '../../src/squashfs/buffer-pool.ts';
 import { MAX_RUN } from '../../src/squashfs/data-reader.ts';
+import { countedCopy } from '../../src/squashfs/compression/counted.ts';
 import { mksquashfs } from '../support/fixtures.ts';
 
 let tmp: string;
@@ -149,5 +150,18 @@ describe('BufferPool', () => {
     expect(big.bytes.length).toBe(2048);
     expect(pool.outstanding).toBe(2);
     big.release();
+  });
+});
+
+describe('countedCopy (xz/lzma output moved into V8-counted memory)', () => {
+  it('gives the same bytes in a buffer of its own, also for a view into a larger buffer', () => {
+    const backing = noise(1000, 9);
+    const view = backing.subarray(100, 300);
+    const copy = countedCopy(view);
+    expect(Buffer.from(copy).equals(view)).toBe(true);
+    expect(copy.buffer).not.toBe(backing.buffer);
+    expect(copy.byteLength).toBe(200);
+    backing.fill(0);
+    expect(copy[0]).toBe(noise(1000, 9)[100]);
   });
 });

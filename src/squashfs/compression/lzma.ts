@@ -13,6 +13,7 @@
 import { lzma } from '@napi-rs/lzma';
 import type { Decompressor } from './decompressor.ts';
 import { checkMaxOutput, checkOutput, decompressError } from './fail.ts';
+import { countedCopy } from './counted.ts';
 
 const HEADER = 13;
 
@@ -61,7 +62,7 @@ export function createLzmaDecompressor(): Decompressor {
       const prepared = prepareLzma(input, maxOutput);
       let out: Uint8Array;
       try {
-        out = await lzma.decompress(prepared);
+        out = countedCopy(await lzma.decompress(prepared));
       } catch (err) {
         throw decompressError('lzma', 'damaged lzma stream', err);
       }

@@ -10,6 +10,7 @@ import { xz } from '@napi-rs/lzma';
 import type { Decompressor } from './decompressor.ts';
 import { checkMaxOutput, checkOutput, decompressError } from './fail.ts';
 import { xzShape } from './xz-bound.ts';
+import { countedCopy } from './counted.ts';
 
 export function createXzDecompressor(): Decompressor {
   return {
@@ -30,7 +31,7 @@ export function createXzDecompressor(): Decompressor {
       xzShape(input, maxOutput);
       let out: Uint8Array;
       try {
-        out = await xz.decompress(input);
+        out = countedCopy(await xz.decompress(input));
       } catch (err) {
         throw decompressError('xz', 'damaged .xz stream', err);
       }

@@ -10,6 +10,10 @@ export interface Decompressor {
   readonly name: CompressorName;
   /** Synchronous: for 8 KiB metadata blocks, where an async hop costs more than the work. */
   decompressSync(input: Uint8Array, maxOutput: number): Uint8Array;
-  /** Asynchronous and really parallel (libuv pool or workers): for data and fragment blocks. */
+  /**
+   * For data and fragment blocks: parallel (libuv pool or workers), except where decoding
+   * inline costs less than the hop (lz4, see lz4.ts). The input is only read until the
+   * promise settles (the reader recycles it afterwards); the output must not alias it.
+   */
   decompress(input: Uint8Array, maxOutput: number): Promise<Uint8Array>;
 }

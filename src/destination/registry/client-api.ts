@@ -45,8 +45,9 @@ export interface BlobUpload {
    * the bytes a second time: it only counts them, checks that count against `size`, and
    * commits with the producer's digest, which the registry verifies against the bytes it
    * received (`PUT …?digest=` fails with DIGEST_INVALID otherwise). Called only after a
-   * stream (the shared one or `open()`'s) has ended; undefined then makes the upload fail
-   * with `UAI_REGISTRY_PROTOCOL` before the commit.
+   * stream (the shared one or `open()`'s) has ended; undefined then cancels that upload
+   * and starts it over from `open()`, the client hashing the bytes itself (one retry of
+   * the client's budget; with no retries left, `UAI_REGISTRY_PROTOCOL`).
    */
   streamedDigest?(): { digest: string; size: number } | undefined;
   /** For messages and progress: what this blob is (`layer`, `config`). */

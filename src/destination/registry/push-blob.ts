@@ -57,19 +57,24 @@ async function pushBlobOnce(
   const label = `${blob.label ?? 'blob'}${blob.digest === undefined ? '' : ` ${blob.digest}`}`;
   const ctx: UploadContext = { session, repo, what: label, ...(signal === undefined ? {} : { signal }) };
   let firstStream = options.stream;
+  // Trust the producer's digest until it fails to report one; then hash the bytes here.
+  let producerHashes = blob.streamedDigest !== undefined;
   return withRetries(
     async (attempt) => {
       if (attempt > 0 && options.stream !== undefined) release(options.stream);
       const source = attempt === 0 && firstStream !== undefined ? firstStream : blob.open(signal);
       firstStream = undefined;
-      return uploadOnce(ctx, blob, source, settings);
+      return uploadOnce(ctx, blob, source, settings, producerHashes);
     },
     session.retry,
     {
       ...(signal === undefined ? {} : { signal }),
       // POST, PUT and HEAD were already retried request by request; only a failed
       // stream (which cannot be replayed) restarts the upload from a fresh open().
-      shouldRetry: (err) => restartable.has(err as object),
+      shouldRetry: (err) => {
+        if (unreported.has(err as object)) producerHashes = false;
+        return restartable.has(err as object);
+      },
       onRetry: (err, attempt, delayMs) =>
         settings.onWarning?.(retryWarning(session.host, `upload of ${label} to ${repo}`, err, attempt, delayMs, session.retry, 'starting the upload over')),
     },
@@ -96,9 +101,13 @@ function release(stream: AsyncIterable<Uint8Array>): void {
 function producerDigest(ctx: UploadContext, blob: BlobUpload, counted: number): { digest: string; size: number } {
   const reported = blob.streamedDigest?.();
   if (reported === undefined) {
-    throw new RegistryError('UAI_REGISTRY_PROTOCOL', `${ctx.what}: the stream ended but its producer reported no digest for it`, {
+    // E.g. a shared stream that was not the producer's own: start over and hash here.
+    const err = new RegistryError('UAI_REGISTRY_PROTOCOL', `${ctx.what}: the stream ended but its producer reported no digest for it`, {
       details: { repo: ctx.repo },
     });
+    restartable.add(err);
+    unreported.add(err);
+    throw err;
   }
   checkDigest(reported.digest);
   if (reported.size !== counted) {
@@ -111,15 +120,22 @@ function producerDigest(ctx: UploadContext, blob: BlobUpload, counted: number): 
 
 /** Errors of the streaming phase: worth a whole new upload with a fresh stream. */
 const restartable = new WeakSet<object>();
+/** The producer reported no digest: the next attempt hashes the bytes itself. */
+const unreported = new WeakSet<object>();
 
 function total(blob: BlobUpload): { total?: number } {
   return blob.size === undefined ? {} : { total: blob.size };
 }
 
-async function uploadOnce(ctx: UploadContext, blob: BlobUpload, source: AsyncIterable<Uint8Array>, settings: PushBlobSettings): Promise<PushedBlob> {
+async function uploadOnce(
+  ctx: UploadContext,
+  blob: BlobUpload,
+  source: AsyncIterable<Uint8Array>,
+  settings: PushBlobSettings,
+  producerHashes: boolean,
+): Promise<PushedBlob> {
   const progress = settings.onProgress;
   // A producer that hashes its bytes anyway reports the digest: no second sha256 here.
-  const producerHashes = blob.streamedDigest !== undefined;
   const hashing = new HashingStream(
     source,
     progress === undefined ? undefined : (bytes) => progress({ ...(blob.digest === undefined ? {} : { digest: blob.digest }), bytes, ...total(blob) }),

@@ -2,8 +2,8 @@
  * BlobUpload.streamedDigest: a producer that hashes its bytes anyway (a layer) tells the
  * client the digest, and the client only counts the bytes. Against the real registry:
  * a true report publishes the blob; a false digest is caught by the registry at the
- * commit (so the client really committed the producer's digest); a false size or no
- * report is caught by the client before the commit.
+ * commit (so the client really committed the producer's digest); a false size is caught
+ * by the client before the commit; no report makes the client start over and hash itself.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,11 +88,30 @@ describe('pushBlob with a producer that knows the digest', () => {
     expect(await client.blobExists('uai/producer-size', sha256(bytes))).toBe(false);
   });
 
-  it('no report after the stream ended fails before the commit', async () => {
+  it('no report after the stream ended: the upload starts over and the client hashes the bytes itself', async () => {
     const bytes = randomBlob(10_000);
-    const err = await client.pushBlob('uai/producer-none', hashingProducer(bytes, () => undefined)).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'UAI_REGISTRY_PROTOCOL' });
-    expect((err as Error).message).toContain('reported no digest');
-    expect(await client.blobExists('uai/producer-none', sha256(bytes))).toBe(false);
+    const blob = hashingProducer(bytes, () => undefined);
+    const warnings: string[] = [];
+    const warned = new RegistryClient(reg.host, { retries: 1, retryDelayMs: 10, onWarning: (w) => warnings.push(w.message) });
+    try {
+      const pushed = await warned.pushBlob('uai/producer-none', blob, { stream: blob.open() });
+      expect(pushed).toEqual({ digest: sha256(bytes), size: bytes.length, existed: false });
+      // Asked once, after the shared stream; the second attempt (from open()) was hashed here.
+      expect(blob.reports).toBe(1);
+      expect(warnings.join('\n')).toContain('reported no digest');
+      expect(await collect(warned.getBlob('uai/producer-none', sha256(bytes)))).toEqual(bytes);
+    } finally {
+      await warned.close();
+    }
+    // With no retries left, the push fails and leaves nothing behind.
+    const other = randomBlob(10_000);
+    const once = new RegistryClient(reg.host, { retries: 0 });
+    try {
+      const err = await once.pushBlob('uai/producer-none2', hashingProducer(other, () => undefined)).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'UAI_REGISTRY_PROTOCOL' });
+      expect(await once.blobExists('uai/producer-none2', sha256(other))).toBe(false);
+    } finally {
+      await once.close();
+    }
   });
 });

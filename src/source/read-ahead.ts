@@ -1,6 +1,6 @@
 /**
  * A caching, read-ahead wrapper for high-latency sources (HTTP, S3). The image is cut
- * into aligned windows (default 4 MiB); a read fetches the windows it touches, several
+ * into aligned windows (default 2 MiB); a read fetches the windows it touches, several
  * at once (p-limit), and keeps them in a small LRU cache. When reads walk forward (the
  * next window after the last one), the following `readAhead` windows are fetched in the
  * background; `prefetch(ranges)` hints do the same for ranges the reader announces.
@@ -15,7 +15,10 @@ import { SourceError } from './errors.ts';
 import { throwIfAborted } from '../errors.ts';
 
 export interface ReadAheadOptions {
-  /** Bytes per backend request and cache entry (default 4 MiB). */
+  /**
+   * Bytes per backend request and cache entry (default 2 MiB: as fast as 4 MiB from a
+   * local s3rver, and 10-18 MiB less peak RSS for a build, the cache being 6 windows).
+   */
   windowSize?: number;
   /** Backend requests in flight at once (default 4). */
   concurrency?: number;
@@ -23,7 +26,7 @@ export interface ReadAheadOptions {
   readAhead?: number;
   /**
    * Bytes of evictable windows kept, the windows being read ahead included: default and
-   * minimum `(readAhead + 2) × windowSize` (24 MiB), what a forward stream needs.
+   * minimum `(readAhead + 2) × windowSize` (12 MiB), what a forward stream needs.
    */
   cacheBytes?: number;
   /** Bytes at the end of the source that stay cached once read (default 8 MiB). */
@@ -104,7 +107,7 @@ export class ReadAheadSource implements ByteSource {
     this.#inner = inner;
     this.size = inner.size;
     this.name = inner.name;
-    this.#window = positive(options.windowSize, 4 * 1024 * 1024, 'windowSize');
+    this.#window = positive(options.windowSize, 2 * 1024 * 1024, 'windowSize');
     this.#ahead = Math.max(0, Math.floor(options.readAhead ?? 4));
     // The windows ahead, the one being read and one behind it: a forward stream keeps no
     // more than that alive, and a smaller cache would evict the window under the reader

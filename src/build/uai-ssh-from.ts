@@ -4,9 +4,12 @@
  * manifest is read through the RegistryClient, layers are searched from the last to the
  * first, and whiteouts in later layers are honoured (`.wh.uai-ssh.sh`, a whited-out or
  * opaque parent directory): the file that a container of that image would see is taken.
- * The result is injected root-owned with mode 0755.
+ * The result is injected root-owned with mode 0755. A layer is always read to its end,
+ * even when the file comes early in it: the registry client checks the blob's digest
+ * only there, and a script that goes into every UAI must come from verified bytes.
  */
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { UaiError } from '../errors.ts';
 import { parseDockerReference } from '../destination/transport.ts';
@@ -39,14 +42,19 @@ function normalize(name: string): string {
   return name.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
-/** What one layer says about `target`: the file, a whiteout that hides it, or nothing. */
+/**
+ * What one layer says about `target`: the file, a whiteout that hides it, or nothing.
+ * The whole blob is read (the client verifies its digest at the end), and a failure of
+ * the download, of the decompression or of that check is thrown, never a partial answer.
+ */
 async function searchLayer(stream: AsyncIterable<Uint8Array>, mediaType: string, target: string): Promise<Found> {
   // Loaded here: only --uai-ssh-from reads tars, and every `build` loads this module.
   const { extract } = await import('tar-stream');
-  const source = Readable.from(stream, { objectMode: false });
-  let input: NodeJS.ReadableStream = source;
-  if (mediaType.includes('gzip')) input = input.pipe(zlib.createGunzip());
-  else if (mediaType.includes('zstd')) input = input.pipe((zlib as unknown as { createZstdDecompress: () => NodeJS.ReadWriteStream }).createZstdDecompress());
+  const gunzip = mediaType.includes('gzip')
+    ? zlib.createGunzip()
+    : mediaType.includes('zstd')
+      ? (zlib as unknown as { createZstdDecompress: () => NodeJS.ReadWriteStream }).createZstdDecompress()
+      : undefined;
   const parts = target.split('/');
   const dir = parts.slice(0, -1).join('/');
   const base = parts[parts.length - 1]!;
@@ -60,24 +68,30 @@ async function searchLayer(stream: AsyncIterable<Uint8Array>, mediaType: string,
   hiding.add('.wh..wh..opq');
   let result: Found = { kind: 'absent' };
   const tar = extract();
-  input.pipe(tar);
+  // pipeline() forwards an error of any stage (a digest mismatch at the blob's end, a
+  // damaged gzip stream) to the others, so the loop below ends with it instead of waiting.
+  const piped = pipeline([Readable.from(stream, { objectMode: false }), ...(gunzip ? [gunzip] : []), tar]);
+  piped.catch(() => {}); // awaited below; avoid an unhandled rejection while the loop runs
   try {
     for await (const entry of tar) {
       const name = normalize(entry.header.name);
+      // A file entry wins over a whiteout of the same layer (those hide lower layers
+      // only), and a later entry of the same path over an earlier one, as in extraction.
       if (name === target && entry.header.type === 'file') {
         const chunks: Buffer[] = [];
         for await (const c of entry) chunks.push(c as Buffer);
         result = { kind: 'file', content: Buffer.concat(chunks) };
-        break;
+        continue;
       }
       if (hiding.has(name) && result.kind === 'absent') result = { kind: 'hidden' };
       entry.resume();
     }
-  } finally {
-    // Stops the download when the file was found early (destroying the source ends the blob stream).
+  } catch (err) {
     tar.destroy();
-    source.destroy();
+    await piped.catch(() => {});
+    throw err;
   }
+  await piped;
   return result;
 }
 

@@ -143,6 +143,28 @@ describe('build()', () => {
     expect(statSync(join(rootfs, 'usr/bin/uai-ssh.sh')).mode & 0o777).toBe(0o755);
   });
 
+  it('--uai-ssh-from reads a layer to its end, so a blob the registry serves damaged is refused even when the script came first', async () => {
+    const layer = await tarOf([
+      { name: 'usr/bin/uai-ssh.sh', content: '#!/bin/bash\nlooks fine\n', mode: 0o755 },
+      { name: 'var/lib/padding', content: 'a'.repeat(256 * 1024) },
+    ]);
+    await pushLayers(reg.host, 'stock/damaged', 'v1', [layer]);
+    // Damage the stored blob after the push (a disk error, or a registry that lies): one byte
+    // of the padding, far behind the script, same length, so only the digest can tell.
+    const hex = createHash('sha256').update(layer).digest('hex');
+    const data = join(reg.dir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+    const stored = readFileSync(data);
+    const at = stored.indexOf('a'.repeat(1024), stored.length - 128 * 1024);
+    expect(at).toBeGreaterThan(0);
+    stored[at] = 0x62;
+    writeFileSync(data, stored);
+    const layout = join(work, 'damaged');
+    await expect(
+      build({ source: withoutSsh.image, destinations: [`oci:${layout}:t`], uaiSshFrom: `docker://${reg.host}/stock/damaged:v1`, environment: env }),
+    ).rejects.toMatchObject({ code: 'UAI_REGISTRY_DIGEST_INVALID', details: { expected: `sha256:${hex}` } });
+    expect(existsSync(layout)).toBe(false);
+  });
+
   it('--uai-ssh-from honours a whiteout in a later layer', async () => {
     await pushLayers(reg.host, 'stock/deleted', 'v1', [
       await tarOf([{ name: 'usr/bin/uai-ssh.sh', content: 'gone\n', mode: 0o755 }]),

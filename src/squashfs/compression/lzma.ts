@@ -10,7 +10,7 @@
  * size is clamped to the output limit before decoding, so a damaged header cannot make the
  * decoder reserve up to 4 GiB (a dictionary at least as large as the output is enough).
  */
-import { lzma } from '@napi-rs/lzma';
+import { napiLzma } from './napi-lzma.ts';
 import type { Decompressor } from './decompressor.ts';
 import { checkMaxOutput, checkOutput, decompressError } from './fail.ts';
 import { countedCopy } from './counted.ts';
@@ -44,6 +44,7 @@ export function prepareLzma(input: Uint8Array, maxOutput: number): Uint8Array {
 }
 
 export function createLzmaDecompressor(): Decompressor {
+  const { lzma } = napiLzma();
   return {
     name: 'lzma',
     decompressSync(input, maxOutput) {

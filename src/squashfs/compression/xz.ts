@@ -6,13 +6,14 @@
  * block that would exceed `maxOutput` before any byte is decoded. The async call runs in
  * the libuv threadpool.
  */
-import { xz } from '@napi-rs/lzma';
+import { napiLzma } from './napi-lzma.ts';
 import type { Decompressor } from './decompressor.ts';
 import { checkMaxOutput, checkOutput, decompressError } from './fail.ts';
 import { xzShape } from './xz-bound.ts';
 import { countedCopy } from './counted.ts';
 
 export function createXzDecompressor(): Decompressor {
+  const { xz } = napiLzma();
   return {
     name: 'xz',
     decompressSync(input, maxOutput) {

@@ -25,7 +25,10 @@ import { fetchUaiSsh } from './uai-ssh-from.ts';
 
 export const UAI_ENTRYPOINT: readonly string[] = ['/usr/bin/uai-ssh.sh'];
 
-export interface BuildOptions {
+/** Registry access, passed to every docker:// destination (and --uai-ssh-from) as given. */
+export type BuildRegistryOptions = Pick<RegistryClientOptions, 'creds' | 'authfile' | 'tlsVerify' | 'certDir' | 'caFile' | 'chunkSize'>;
+
+export interface BuildOptions extends BuildRegistryOptions {
   /** A SOURCE string (path, s3://, https://, bos:, ims:) or an open ByteSource. */
   source: string | ByteSource;
   /** DEST strings: docker://HOST/REPO[:TAG], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG]. */
@@ -61,12 +64,6 @@ export interface BuildOptions {
   allowWhiteoutNames?: boolean;
   /** `docker://REF` of an image to take /usr/bin/uai-ssh.sh from. */
   uaiSshFrom?: string;
-  creds?: { username: string; password: string };
-  authfile?: string;
-  tlsVerify?: boolean;
-  certDir?: string;
-  caFile?: string;
-  chunkSize?: number;
   /** Extra options for resolving SOURCE (CSM context, …). */
   resolve?: ResolveSourceOptions;
   /** Environment for SOURCE_DATE_EPOCH and credential lookups (default process.env). */

@@ -83,12 +83,8 @@ function parseToken(value: unknown, where: string, receivedAt: number): OAuthTok
   return token;
 }
 
-async function keycloakGrant(http: GatewayHttp, realm: string, form: Record<string, string>, who: string, now: () => number, signal?: AbortSignal): Promise<OAuthToken> {
-  return (await keycloakAnswer(http, realm, form, who, now, signal)).token;
-}
-
 /** A Keycloak token grant: what we keep, and the answer as sent (to save it whole). */
-async function keycloakAnswer(
+async function keycloakGrant(
   http: GatewayHttp,
   realm: string,
   form: Record<string, string>,
@@ -171,7 +167,7 @@ export class FileTokenSource extends CachedTokenSource {
     const clientId = from.client_id ?? 'shasta';
     const grant = { grant_type: 'refresh_token', refresh_token: from.refresh_token ?? '', client_id: clientId };
     const receivedAt = this.now();
-    const { token: renewed, answer } = await keycloakAnswer(this.#http, this.#realm, grant, this.description, this.now, signal);
+    const { token: renewed, answer } = await keycloakGrant(this.#http, this.#realm, grant, this.description, this.now, signal);
     renewed.client_id ??= clientId;
     await this.#save(from, answer, clientId, receivedAt);
     return renewed;
@@ -240,14 +236,8 @@ export class ClientCredentialsTokenSource extends CachedTokenSource {
     this.description = `Keycloak client '${clientId}'`;
   }
 
-  protected renew(signal?: AbortSignal): Promise<OAuthToken> {
-    return keycloakGrant(
-      this.#http,
-      this.#realm,
-      { grant_type: 'client_credentials', client_id: this.#clientId, client_secret: this.#secret },
-      this.description,
-      this.now,
-      signal,
-    );
+  protected async renew(signal?: AbortSignal): Promise<OAuthToken> {
+    const grant = { grant_type: 'client_credentials', client_id: this.#clientId, client_secret: this.#secret };
+    return (await keycloakGrant(this.#http, this.#realm, grant, this.description, this.now, signal)).token;
   }
 }

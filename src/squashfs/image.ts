@@ -35,7 +35,7 @@ export interface OpenOptions {
 export interface WalkWithDataOptions extends WalkOptions {
   /** Which regular files get `data` (default: all). */
   wantData?: (entry: Entry) => boolean;
-  /** Most decompressed bytes read ahead of the consumer (default 16 MiB). */
+  /** Most decompressed bytes read ahead of the consumer (default 4 MiB, at least 16 blocks). */
   readAheadBytes?: number;
 }
 
@@ -54,10 +54,12 @@ export interface ImageStats {
   xattrEntries: number;
 }
 
-// 16 MiB of decoded data in flight keeps the libuv pool busy (128 blocks of 128 KiB) and,
-// with recycled read buffers, cut peak RSS on the 1 GiB large-file images by ~30 MB
-// against 32 MiB at equal CPU (docs/performance.md, session 2).
-const DEFAULT_READ_AHEAD = 16 * 1024 * 1024;
+// Decoded data in flight: 4 MiB (32 blocks of 128 KiB) still keeps the four libuv pool
+// threads busy; against 16 MiB it cut peak RSS by 15-45 MB (S3 build of rootfs 272 -> 240
+// MiB) at equal time (docs/performance.md, session 3). At least 16 blocks for images with
+// larger blocks (up to 1 MiB), so each pool thread always has one queued.
+const DEFAULT_READ_AHEAD = 4 * 1024 * 1024;
+const MIN_BLOCKS_AHEAD = 16;
 
 export class SquashfsImage {
   readonly superblock: Superblock;
@@ -122,7 +124,7 @@ export class SquashfsImage {
     const wantData = options.wantData ?? (() => true);
     const readAhead = new ReadAhead(this.#data, walkTree(this.#ctx, options), {
       wantData,
-      budget: options.readAheadBytes ?? DEFAULT_READ_AHEAD,
+      budget: options.readAheadBytes ?? Math.max(DEFAULT_READ_AHEAD, MIN_BLOCKS_AHEAD * this.superblock.blockSize),
       signal: options.signal,
     });
     return readAhead.run();

@@ -5,7 +5,7 @@ export type LayerErrorCode =
   | 'UAI_LAYER_NOT_COMPUTED'
   /** An entry named `.wh.*` would be read as an OCI whiteout by every engine. */
   | 'UAI_LAYER_WHITEOUT_NAME'
-  /** An option is malformed (a glob, an injection destination, a mode). */
+  /** An option is malformed (a glob, an injection destination, a mode, a compression or its level). */
   | 'UAI_LAYER_BAD_OPTION'
   /** An injection's destination cannot be placed (its parent crosses a symlink or a file). */
   | 'UAI_LAYER_INJECT_PATH'
@@ -15,7 +15,9 @@ export type LayerErrorCode =
   | 'UAI_LAYER_SIZE_MISMATCH'
   /** A value no tar header can carry (e.g. a name with a NUL byte). */
   | 'UAI_LAYER_UNREPRESENTABLE'
-  /** Two `open()` streams of the same layer produced different bytes. */
+  /** This Node has no zstd (node:zlib zstd needs Node >= 22.15). */
+  | 'UAI_LAYER_COMPRESSION_UNSUPPORTED'
+  /** Two `open()` streams of the same layer (or of its compressed form) produced different bytes. */
   | 'UAI_LAYER_NOT_DETERMINISTIC';
 
 /** Every error of the layer stage; `details.path` names the entry when there is one. */

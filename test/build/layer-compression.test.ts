@@ -7,6 +7,7 @@ import { crc32, inflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GZIP_LEVEL, compressLayer, parallelGzip } from '../../src/layer/compression/index.ts';
 import type { Layer } from '../../src/layer/layer.ts';
+import { LayerError } from '../../src/layer/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'uai-gz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -140,7 +141,21 @@ describe('compressed layers', () => {
     const inner = memoryLayer(sample(10));
     expect(compressLayer(inner, { compression: 'none' })).toBe(inner);
     expect(() => compressLayer(inner, { compression: 'gzip', level: 12 })).toThrow(/0-9/);
-    expect(() => compressLayer(inner, { compression: 'zstd', level: 0 })).toThrow(expect.objectContaining({ code: 'UAI_LAYER_INVALID_OPTION' }));
+    expect(() => compressLayer(inner, { compression: 'zstd', level: 0 })).toThrow(expect.objectContaining({ code: 'UAI_LAYER_BAD_OPTION' }));
+    expect(() => compressLayer(inner, { compression: 'bzip2' as 'gzip' })).toThrow(LayerError);
+  });
+
+  it('a second stream with other bytes fails with the layer stage\'s UAI_LAYER_NOT_DETERMINISTIC', async () => {
+    const inner = memoryLayer(sample(100_000));
+    const layer = compressLayer(inner, { compression: 'gzip' });
+    await collect(layer.open());
+    const first = layer.digest();
+    // The inner layer gives other bytes on its next open (a source that changed under us).
+    inner.open = memoryLayer(sample(100_001)).open;
+    const err = await collect(layer.open()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerError);
+    expect(err).toMatchObject({ code: 'UAI_LAYER_NOT_DETERMINISTIC', details: { first } });
+    expect(layer.digest()).toBe(first);
   });
 
   it('stops when the signal aborts', async () => {

@@ -6,7 +6,7 @@
  * deterministic, so retries produce the same digest.
  */
 import { createHash } from 'node:crypto';
-import { UaiError } from '../../errors.ts';
+import { LayerError } from '../errors.ts';
 import type { Layer } from '../layer.ts';
 import { parallelGzip } from './parallel-gzip.ts';
 import { zstdCompress } from './zstd-stream.ts';
@@ -29,12 +29,12 @@ export interface CompressLayerOptions {
   concurrency?: number;
 }
 
-/** Checks a compression level for its algorithm; throws a UaiError naming the allowed range. */
+/** Checks a compression level for its algorithm; throws a LayerError naming the allowed range. */
 export function checkCompressionLevel(compression: LayerCompression, level: number | undefined): void {
   if (level === undefined || compression === 'none') return;
   const [min, max] = compression === 'gzip' ? [0, 9] : [1, 19];
   if (!Number.isInteger(level) || level < min || level > max) {
-    throw new UaiError('UAI_LAYER_INVALID_OPTION', `compression level ${level} is out of range for ${compression} (${min}-${max})`, {
+    throw new LayerError('UAI_LAYER_BAD_OPTION', `compression level ${level} is out of range for ${compression} (${min}-${max})`, {
       details: { field: 'compressionLevel', compression, level },
     });
   }
@@ -70,7 +70,9 @@ class CompressedLayer implements Layer {
     }
     const digest = `sha256:${hash.digest('hex')}`;
     if (this.#digest !== undefined && this.#digest !== digest) {
-      throw new UaiError('UAI_LAYER_NONDETERMINISTIC', `compressed layer: a second stream gave ${digest}, the first ${this.#digest}`);
+      throw new LayerError('UAI_LAYER_NOT_DETERMINISTIC', `compressed layer: a second stream gave ${digest}, the first ${this.#digest}`, {
+        details: { first: this.#digest, again: digest },
+      });
     }
     this.#digest = digest;
     this.#size = size;
@@ -90,7 +92,7 @@ class CompressedLayer implements Layer {
 
   #known<T>(value: T | undefined, what: string): T {
     if (value === undefined) {
-      throw new UaiError('UAI_LAYER_NOT_COMPUTED', `compressed layer: ${what} is known only after one stream has been read to its end`);
+      throw new LayerError('UAI_LAYER_NOT_COMPUTED', `compressed layer: ${what} is known only after one stream has been read to its end`);
     }
     return value;
   }
@@ -101,7 +103,9 @@ export function compressLayer(inner: Layer, options: CompressLayerOptions): Laye
   checkCompressionLevel(options.compression, options.level);
   if (options.compression === 'none') return inner;
   if (options.compression !== 'gzip' && options.compression !== 'zstd') {
-    throw new UaiError('UAI_LAYER_INVALID_OPTION', `compression ${JSON.stringify(options.compression)} is not none, gzip or zstd`);
+    throw new LayerError('UAI_LAYER_BAD_OPTION', `compression ${JSON.stringify(options.compression)} is not none, gzip or zstd`, {
+      details: { field: 'compression', compression: options.compression },
+    });
   }
   return new CompressedLayer(inner, options);
 }

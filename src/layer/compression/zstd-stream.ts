@@ -3,7 +3,7 @@
  */
 import { Readable, pipeline } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { UaiError } from '../../errors.ts';
+import { LayerError } from '../errors.ts';
 
 export interface ZstdOptions {
   /** zstd level, 1-19 (default 3, zstd's default). */
@@ -20,7 +20,7 @@ export function zstdAvailable(): boolean {
 
 export async function* zstdCompress(input: AsyncIterable<Uint8Array>, options: ZstdOptions = {}): AsyncGenerator<Uint8Array> {
   if (!zstdAvailable()) {
-    throw new UaiError('UAI_LAYER_COMPRESSION_UNSUPPORTED', `zstd layers need Node >= 22.15 (node:zlib zstd); this is ${process.version}`);
+    throw new LayerError('UAI_LAYER_COMPRESSION_UNSUPPORTED', `zstd layers need Node >= 22.15 (node:zlib zstd); this is ${process.version}`);
   }
   const level = options.level ?? 3;
   if (!Number.isInteger(level) || level < 1 || level > 22) throw new RangeError(`zstd level ${level} is not 1-22`);

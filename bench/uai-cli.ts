@@ -1,12 +1,13 @@
 /**
  * The CLI under test, run as users run the installed command: `bin/uai-assemble.js`, which
  * loads the compiled `dist/` (`buildCli()` compiles it first, as `npm run build` does), with
- * the V8 flag of its shebang. Running the TypeScript sources instead (Node strips the
+ * the environment and V8 flag of its shebang. Running the TypeScript sources instead (Node strips the
  * types at load) costs ~0.08 s and ~20 MB of RSS per process that no installed copy pays.
  * The harness asks `--help` which commands exist and each command's usage line which
  * options it takes, so it runs what exists and reports the rest as "not available yet".
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
@@ -20,12 +21,31 @@ export function buildCli(): void {
   });
 }
 
-/** argv for `uai-assemble ARGS`, optionally under the V8 CPU profiler. */
+/**
+ * What the launcher's shebang line (`#!/usr/bin/env -S NAME=VALUE… node FLAG…`) sets: its
+ * environment assignments and its node flags, so the harness runs what users run.
+ */
+export function launcherSpec(shebang: string): { env: string[]; nodeFlags: string[] } {
+  const m = /^#!\S*env -S (.*)$/.exec(shebang.trim());
+  if (!m) throw new Error(`unexpected launcher shebang ${JSON.stringify(shebang)}`);
+  const words = m[1]!.split(/\s+/).filter(Boolean);
+  const nodeAt = words.indexOf('node');
+  if (nodeAt < 0 || !words.slice(0, nodeAt).every((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w))) {
+    throw new Error(`unexpected launcher shebang ${JSON.stringify(shebang)}`);
+  }
+  return { env: words.slice(0, nodeAt), nodeFlags: words.slice(nodeAt + 1) };
+}
+
+/**
+ * argv for `uai-assemble ARGS` with the launcher's environment and node flags (through
+ * `env NAME=VALUE…`, so no other process of the benchmark gets them), optionally under
+ * the V8 CPU profiler.
+ */
 export function uaiArgv(args: readonly string[], options: { cpuProfDir?: string } = {}): [string, string[]] {
-  // The V8 flag of the launcher's shebang (bin/uai-assemble.js): measure what users run.
-  const node: string[] = ['--max-semi-space-size=4'];
+  const spec = launcherSpec(readFileSync(CLI_MAIN, 'utf8').split('\n', 1)[0]!);
+  const node = [...spec.nodeFlags];
   if (options.cpuProfDir) node.push('--cpu-prof', '--cpu-prof-dir', options.cpuProfDir);
-  return [process.execPath, [...node, CLI_MAIN, ...args]];
+  return ['/usr/bin/env', [...spec.env, process.execPath, ...node, CLI_MAIN, ...args]];
 }
 
 function capture(args: string[]): string {

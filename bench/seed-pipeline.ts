@@ -107,9 +107,9 @@ export function seedPipelineVariant(id: string, image: string, workDir: string, 
       if (existsSync(join(workDir, 'podman'))) {
         await runMeasured('podman', [...podman.flags, 'rmi', '--force', ref]);
       }
-      // Untimed: write back this run's ~1-2 GB of extracted files, tar and podman layers
-      // now. Left pending, the writeback slowed whatever ran next (the seed's second
-      // rootfs run took 115-127 s instead of 55-66 s in both session-2 benchmarks).
+      // Untimed: when the scratch files are on disk (no /dev/shm, see scenario-build.ts),
+      // write back this run's GBs of extracted files, tar and podman layers now, not
+      // during the next run.
       await runMeasured('sync', []);
     },
   };

@@ -121,7 +121,12 @@ export function checkBuildOptions(options: BuildOptions): CheckedBuildOptions {
   if (profile !== 'uai' && profile !== 'plain') throw invalid(`profile ${JSON.stringify(profile)} is not uai or plain`, 'profile');
   const compression = options.compression ?? 'none';
   if (!['none', 'gzip', 'zstd'].includes(compression)) throw invalid(`compression ${JSON.stringify(compression)} is not none, gzip or zstd`, 'compression');
-  checkCompressionLevel(compression, options.compressionLevel);
+  try {
+    checkCompressionLevel(compression, options.compressionLevel);
+  } catch (err) {
+    // build()'s option errors are all UAI_IMAGE_INVALID_OPTION (docs/library.md).
+    throw invalid((err as Error).message, 'compressionLevel');
+  }
   const format = options.format ?? 'oci';
   if (format !== 'oci' && format !== 'docker') throw invalid(`format ${JSON.stringify(format)} is not oci or docker`, 'format');
   const conflict = compressionConflict(format, options.compression, options.compressionLevel);

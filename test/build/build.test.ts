@@ -304,4 +304,12 @@ describe('build() option conflicts', () => {
       details: { field: 'compressionLevel' },
     });
   });
+
+  it('refuses a level out of its range with the same code as every other build() option', async () => {
+    await expect(build({ source: '/nonexistent.sqfs', destinations: ['oci:/nonexistent/x'], compression: 'gzip', compressionLevel: 10 })).rejects.toMatchObject({
+      code: 'UAI_IMAGE_INVALID_OPTION',
+      message: expect.stringMatching(/out of range for gzip \(0-9\)/),
+      details: { field: 'compressionLevel' },
+    });
+  });
 });

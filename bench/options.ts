@@ -15,7 +15,7 @@ export interface BenchOptions {
   /** Repetitions of the slow baselines (seed pipeline, sqfs2tar + skopeo, S3 builds). */
   slowReps: number;
   only: Set<Scenario>;
-  /** Where trees, images, registries and podman storage live (gitignored). */
+  /** Where trees and images live (gitignored); the baselines' scratch too when /dev/shm cannot hold it. */
   workDir: string;
   /** The Markdown report. */
   out: string;

@@ -4,7 +4,7 @@
  * and `gzip`, vs the seed pipeline (unsquashfs + tar + podman import + podman push) and
  * vs `sqfs2tar` + `skopeo copy`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { alternate, sampleOf, unavailable, type Measurement, type Variant } from './measure.ts';
 import { warmPageCache, withJson, type BenchContext } from './context.ts';
@@ -51,31 +51,42 @@ export function uaiBuildVariant(
 
 /**
  * Where the baselines write their scratch files (extracted tree, tar, podman storage, OCI
- * layout): /dev/shm when it is a writable tmpfs, like the registry's storage. On this VM's
- * ext4 (mounted with `discard`) creating 100k files gets slower after every delete cycle:
- * `unsquashfs -d` of rootfs took 4.5, 38.8, 67.0 and 90.0 s in a row, almost all of it
- * system time, so the seed's second rootfs run always took ~2x its first. On tmpfs it takes
- * 3.8 s every time. This favours the baselines (a real admin extracts to disk).
+ * layout): /dev/shm when it is a tmpfs with room for them, like the registry's storage,
+ * else the work dir. On this VM's ext4 (mounted with `discard`) creating 100k files got
+ * slower after every delete cycle: `unsquashfs -d` of rootfs took 4.5, 38.8, 67.0 and
+ * 90.0 s in a row, almost all of it system time, so the seed's second rootfs run always
+ * took ~2x its first; on tmpfs it takes 3.8 s every time. This favours the baselines (a
+ * real admin extracts to disk). The name is fixed, so a run that was killed before its
+ * clean-up leaves nothing behind past the next run.
  */
-function baselineScratch(workDir: string): { dir: string; onTmpfs: boolean; remove(): void } {
-  const base = registryStorageBase();
-  if (base === undefined) return { dir: workDir, onTmpfs: false, remove() {} };
-  const dir = mkdtempSync(join(base, 'uai-bench-scratch-'));
+const TMPFS_MAGIC = 0x01021994;
+export const SCRATCH_NAME = 'uai-bench-scratch';
+
+export function baselineScratch(workDir: string, needBytes: number, base = registryStorageBase()): { dir: string; onTmpfs: boolean; remove(): void } {
+  const onDisk = { dir: workDir, onTmpfs: false, remove() {} };
+  if (base === undefined) return onDisk;
+  const dir = join(base, SCRATCH_NAME);
+  rmSync(dir, { recursive: true, force: true });
+  const fs = statfsSync(base);
+  if (fs.type !== TMPFS_MAGIC || fs.bavail * fs.bsize < needBytes) return onDisk;
+  mkdirSync(dir);
   return { dir, onTmpfs: true, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export async function buildScenario(ctx: BenchContext): Promise<void> {
-  const scratch = baselineScratch(ctx.options.workDir);
+  // The extracted tree, its tar and podman's copy of it, with room to spare.
+  const largest = Math.max(0, ...ctx.images.filter((i) => i.compressor === 'gzip').map((i) => i.tarBytes));
+  const scratch = baselineScratch(ctx.options.workDir, 4 * largest);
   try {
     await buildScenarioIn(ctx, scratch.dir);
   } finally {
     scratch.remove();
   }
-  if (scratch.onTmpfs) {
-    ctx.notes.push(
-      'The seed and skopeo pipelines write their scratch files (extracted tree, tar, podman storage, OCI layout) to /dev/shm: on this VM\'s ext4 each delete-and-recreate cycle of 100k files got slower (`unsquashfs -d` of rootfs: 4.5, 38.8, 67.0, 90.0 s in a row).',
-    );
-  }
+  ctx.notes.push(
+    scratch.onTmpfs
+      ? 'The seed and skopeo pipelines write their scratch files (extracted tree, tar, podman storage, OCI layout) to /dev/shm: on this VM\'s ext4 each delete-and-recreate cycle of 100k files got slower (`unsquashfs -d` of rootfs: 4.5, 38.8, 67.0, 90.0 s in a row).'
+      : `The seed and skopeo pipelines write their scratch files under ${ctx.options.workDir} (no tmpfs /dev/shm with room for them).`,
+  );
 }
 
 async function buildScenarioIn(ctx: BenchContext, workDir: string): Promise<void> {

@@ -3,7 +3,8 @@
  * stands in for `mount -o loop`, then GNU tar, `podman import` and `podman push`. Each
  * step is timed; the sample's wall time is their sum and its peak RSS their maximum.
  * Podman is installed with apt-get when missing (root only), and runs with its own
- * storage under bench/work/podman so it never touches the machine's containers.
+ * storage under the scratch dir (scenario-build.ts) so it never touches the machine's
+ * containers.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -107,10 +108,6 @@ export function seedPipelineVariant(id: string, image: string, workDir: string, 
       if (existsSync(join(workDir, 'podman'))) {
         await runMeasured('podman', [...podman.flags, 'rmi', '--force', ref]);
       }
-      // Untimed: when the scratch files are on disk (no /dev/shm, see scenario-build.ts),
-      // write back this run's GBs of extracted files, tar and podman layers now, not
-      // during the next run.
-      await runMeasured('sync', []);
     },
   };
 }

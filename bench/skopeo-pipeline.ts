@@ -74,9 +74,6 @@ export function skopeoPipelineVariant(id: string, image: string, workDir: string
     },
     async after() {
       rmSync(layout, { recursive: true, force: true });
-      // Untimed: when the layout is on disk, the ~0.85-1.1 GB layer file's writeback must
-      // not slow the next run.
-      await runMeasured('sync', []);
     },
   };
 }

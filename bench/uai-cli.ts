@@ -26,7 +26,7 @@ export function buildCli(): void {
  * environment assignments and its node flags, so the harness runs what users run.
  */
 export function launcherSpec(shebang: string): { env: string[]; nodeFlags: string[] } {
-  const m = /^#!\S*env -S (.*)$/.exec(shebang.trim());
+  const m = /^#!\S*env(?: -S)? (.*)$/.exec(shebang.trim());
   if (!m) throw new Error(`unexpected launcher shebang ${JSON.stringify(shebang)}`);
   const words = m[1]!.split(/\s+/).filter(Boolean);
   const nodeAt = words.indexOf('node');

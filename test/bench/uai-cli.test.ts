@@ -10,6 +10,7 @@ describe('bench/uai-cli: the CLI runs as the launcher runs it', () => {
     expect(spec.nodeFlags).toContain('--max-semi-space-size=4');
     expect(launcherSpec('#!/usr/bin/env -S A=1 B=x node --foo --bar=2')).toEqual({ env: ['A=1', 'B=x'], nodeFlags: ['--foo', '--bar=2'] });
     expect(launcherSpec('#!/usr/bin/env -S node')).toEqual({ env: [], nodeFlags: [] });
+    expect(launcherSpec('#!/usr/bin/env node')).toEqual({ env: [], nodeFlags: [] });
   });
 
   it('refuses a shebang it cannot read, instead of measuring something else', () => {

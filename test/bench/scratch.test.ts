@@ -1,0 +1,34 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SCRATCH_NAME, baselineScratch } from '../../bench/scenario-build.ts';
+
+const TMPFS_MAGIC = 0x01021994;
+const shm = existsSync('/dev/shm') && statfsSync('/dev/shm').type === TMPFS_MAGIC ? mkdtempSync('/dev/shm/uai-scratch-test-') : undefined;
+const disk = mkdtempSync(join(tmpdir(), 'uai-scratch-test-'));
+afterAll(() => {
+  if (shm) rmSync(shm, { recursive: true, force: true });
+  rmSync(disk, { recursive: true, force: true });
+});
+
+describe("bench: the baselines' scratch dir", () => {
+  it('is on tmpfs under a fixed name, and removes what a killed run left there', () => {
+    if (!shm) throw new Error('this test needs a tmpfs /dev/shm (Debian has one)');
+    mkdirSync(join(shm, SCRATCH_NAME, 'seed'), { recursive: true });
+    writeFileSync(join(shm, SCRATCH_NAME, 'seed', 'left-over'), 'x');
+    const s = baselineScratch(disk, 1 << 20, shm);
+    expect(s).toMatchObject({ dir: join(shm, SCRATCH_NAME), onTmpfs: true });
+    expect(existsSync(join(s.dir, 'seed'))).toBe(false);
+    s.remove();
+    expect(existsSync(s.dir)).toBe(false);
+  });
+
+  it('falls back to the work dir when tmpfs has no room, or the base is not tmpfs', () => {
+    if (!shm) throw new Error('this test needs a tmpfs /dev/shm (Debian has one)');
+    expect(baselineScratch(disk, Number.MAX_SAFE_INTEGER, shm)).toMatchObject({ dir: disk, onTmpfs: false });
+    // The work dir itself is on disk here (ext4 under the OS temp dir).
+    expect(statfsSync(disk).type).not.toBe(TMPFS_MAGIC);
+    expect(baselineScratch(disk, 0, disk)).toMatchObject({ dir: disk, onTmpfs: false });
+  });
+});

@@ -55,8 +55,8 @@ export interface ImageStats {
 }
 
 // Decoded data in flight: 4 MiB (32 blocks of 128 KiB) still keeps the four libuv pool
-// threads busy; against 16 MiB it cut peak RSS by 15-45 MB (S3 build of rootfs 272 -> 240
-// MiB) at equal time (docs/performance.md, session 3). At least 16 blocks for images with
+// threads busy; against 16 MiB it cut peak RSS by 17-45 MiB (builds and tar of the 1 GiB
+// images) at equal time (docs/performance.md, session 3). At least 16 blocks for images with
 // larger blocks (up to 1 MiB), so each pool thread always has one queued.
 const DEFAULT_READ_AHEAD = 4 * 1024 * 1024;
 const MIN_BLOCKS_AHEAD = 16;

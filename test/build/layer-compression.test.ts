@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_GZIP_LEVEL, compressLayer, parallelGzip } from '../../src/layer/compression/index.ts';
+import { availableParallelism } from 'node:os';
+import { DEFAULT_GZIP_LEVEL, compressLayer, defaultGzipConcurrency, parallelGzip } from '../../src/layer/compression/index.ts';
 import type { Layer } from '../../src/layer/layer.ts';
 import { LayerError } from '../../src/layer/errors.ts';
 
@@ -92,6 +93,21 @@ describe('parallel gzip', () => {
     expect(byDefault[8]).toBe(4); // XFL: fastest
     expect(level6[8]).toBe(0);
     expect(inflateRawSync(byDefault.subarray(10, byDefault.length - 8)).equals(data)).toBe(true);
+  });
+
+  it('keeps two blocks per usable pool thread in flight by default (the pool is UV_THREADPOOL_SIZE, 4 unless set)', () => {
+    const saved = process.env.UV_THREADPOOL_SIZE;
+    try {
+      delete process.env.UV_THREADPOOL_SIZE;
+      expect(defaultGzipConcurrency()).toBe(2 * Math.min(availableParallelism(), 4));
+      process.env.UV_THREADPOOL_SIZE = '1';
+      expect(defaultGzipConcurrency()).toBe(2);
+      process.env.UV_THREADPOOL_SIZE = '64';
+      expect(defaultGzipConcurrency()).toBe(2 * availableParallelism());
+    } finally {
+      if (saved === undefined) delete process.env.UV_THREADPOOL_SIZE;
+      else process.env.UV_THREADPOOL_SIZE = saved;
+    }
   });
 
   it('handles empty input and is deterministic', async () => {

@@ -25,7 +25,7 @@ export interface CompressLayerOptions {
   level?: number;
   /** gzip: input bytes per parallel block (default 1 MiB). */
   blockSize?: number;
-  /** gzip: blocks in flight (default: number of cores). */
+  /** gzip: blocks in flight (default `defaultGzipConcurrency()`: twice the cores the libuv pool can use). */
   concurrency?: number;
 }
 

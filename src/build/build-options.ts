@@ -14,7 +14,7 @@ import { parseArch, type Platform } from '../image/elf-arch.ts';
 import { parseCmd, parseEntrypoint, parseKeyValues } from '../image/entrypoint.ts';
 import { ImageError } from '../image/errors.ts';
 import type { ImageFormat } from '../image/media-types.ts';
-import { checkCompressionLevel, type LayerCompression } from '../layer/compression/compressed-layer.ts';
+import { compressionLevelProblem, type LayerCompression } from '../layer/compression/compressed-layer.ts';
 import type { Injection } from '../layer/inject.ts';
 import type { ByteSource } from '../source/byte-source.ts';
 import type { BuildImage } from './open-image.ts';
@@ -121,12 +121,9 @@ export function checkBuildOptions(options: BuildOptions): CheckedBuildOptions {
   if (profile !== 'uai' && profile !== 'plain') throw invalid(`profile ${JSON.stringify(profile)} is not uai or plain`, 'profile');
   const compression = options.compression ?? 'none';
   if (!['none', 'gzip', 'zstd'].includes(compression)) throw invalid(`compression ${JSON.stringify(compression)} is not none, gzip or zstd`, 'compression');
-  try {
-    checkCompressionLevel(compression, options.compressionLevel);
-  } catch (err) {
-    // build()'s option errors are all UAI_IMAGE_INVALID_OPTION (docs/library.md).
-    throw invalid((err as Error).message, 'compressionLevel');
-  }
+  // build()'s option errors are all UAI_IMAGE_INVALID_OPTION (docs/library.md).
+  const levelProblem = compressionLevelProblem(compression, options.compressionLevel);
+  if (levelProblem !== undefined) throw invalid(levelProblem, 'compressionLevel');
   const format = options.format ?? 'oci';
   if (format !== 'oci' && format !== 'docker') throw invalid(`format ${JSON.stringify(format)} is not oci or docker`, 'format');
   const conflict = compressionConflict(format, options.compression, options.compressionLevel);

@@ -29,14 +29,19 @@ export interface CompressLayerOptions {
   concurrency?: number;
 }
 
+/** What is wrong with a compression level for its algorithm (naming the allowed range), or undefined. */
+export function compressionLevelProblem(compression: LayerCompression, level: number | undefined): string | undefined {
+  if (level === undefined || compression === 'none') return undefined;
+  const [min, max] = compression === 'gzip' ? [0, 9] : [1, 19];
+  if (Number.isInteger(level) && level >= min && level <= max) return undefined;
+  return `compression level ${level} is out of range for ${compression} (${min}-${max})`;
+}
+
 /** Checks a compression level for its algorithm; throws a LayerError naming the allowed range. */
 export function checkCompressionLevel(compression: LayerCompression, level: number | undefined): void {
-  if (level === undefined || compression === 'none') return;
-  const [min, max] = compression === 'gzip' ? [0, 9] : [1, 19];
-  if (!Number.isInteger(level) || level < min || level > max) {
-    throw new LayerError('UAI_LAYER_BAD_OPTION', `compression level ${level} is out of range for ${compression} (${min}-${max})`, {
-      details: { field: 'compressionLevel', compression, level },
-    });
+  const problem = compressionLevelProblem(compression, level);
+  if (problem !== undefined) {
+    throw new LayerError('UAI_LAYER_BAD_OPTION', problem, { details: { field: 'compressionLevel', compression, level } });
   }
 }
 

@@ -1,6 +1,7 @@
 export {
   compressLayer,
   checkCompressionLevel,
+  compressionLevelProblem,
   LAYER_MEDIA_TYPES,
   type LayerCompression,
   type CompressLayerOptions,

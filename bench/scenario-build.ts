@@ -59,7 +59,7 @@ export function uaiBuildVariant(
  * real admin extracts to disk). The name is fixed, so a run that was killed before its
  * clean-up leaves nothing behind past the next run.
  */
-const TMPFS_MAGIC = 0x01021994;
+export const TMPFS_MAGIC = 0x01021994;
 export const SCRATCH_NAME = 'uai-bench-scratch';
 
 export function baselineScratch(workDir: string, needBytes: number, base = registryStorageBase()): { dir: string; onTmpfs: boolean; remove(): void } {

@@ -2,9 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SCRATCH_NAME, baselineScratch } from '../../bench/scenario-build.ts';
+import { SCRATCH_NAME, TMPFS_MAGIC, baselineScratch } from '../../bench/scenario-build.ts';
 
-const TMPFS_MAGIC = 0x01021994;
 const shm = existsSync('/dev/shm') && statfsSync('/dev/shm').type === TMPFS_MAGIC ? mkdtempSync('/dev/shm/uai-scratch-test-') : undefined;
 const disk = mkdtempSync(join(tmpdir(), 'uai-scratch-test-'));
 afterAll(() => {

@@ -8,7 +8,7 @@
  */
 import type { Destination, DestinationResult } from '../destination/destination.ts';
 import { openDestination } from '../destination/open-destination.ts';
-import { UaiError } from '../errors.ts';
+import { UaiError, isUaiError } from '../errors.ts';
 import { assembleImage, type Image } from '../image/image.ts';
 import type { ImageFormat } from '../image/media-types.ts';
 import { compressLayer, type LayerCompression } from '../layer/compression/compressed-layer.ts';
@@ -66,11 +66,17 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
       ...(signal ? { signal } : {}),
     });
-    // Progress counts the uncompressed tar; its total is estimated from a metadata walk.
+    // Progress counts the uncompressed tar; its total is estimated from one pass over the
+    // inode table (file bytes, and ~1 KiB of headers per inode). An inode table that pass
+    // cannot read only costs the estimate: the layer's walk reports what is wrong with it.
     let total: number | undefined;
-    if (options.onProgress && image.stats) {
-      const stats = await image.stats(signal ? { signal } : {});
-      total = stats.bytes + stats.inodes * 1024;
+    if (options.onProgress && image.inodeTotals) {
+      try {
+        const totals = image.inodeTotals();
+        total = totals.fileBytes + totals.inodes * 1024;
+      } catch (err) {
+        if (!isUaiError(err) || !err.code.startsWith('UAI_SQFS_')) throw err;
+      }
     }
     const progressed = options.onProgress ? countingLayer(inner, (bytes) => options.onProgress!({ phase: 'layer', bytes, ...(total ? { total } : {}) })) : inner;
     const variants = new Map<LayerCompression, Layer>();

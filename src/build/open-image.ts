@@ -1,7 +1,8 @@
 /**
  * Opens the SquashFS reader over a ByteSource. build.ts depends only on what it uses of
  * the reader: the tar source (walkWithData, superblock.mkfsTime), the rootfs lookups
- * (lookup, readFile) and a metadata-only `stats()` for the progress estimate.
+ * (lookup, readFile), `inodeTotals()` for the progress estimate and a metadata-only
+ * `stats()` for the dry-run plan.
  */
 import type { RootfsReader } from '../image/rootfs.ts';
 import type { TarSourceImage } from '../layer/layer-tar.ts';
@@ -13,6 +14,7 @@ import { resolveSource, type ResolveSourceOptions, type SourcePlan } from './res
 export type BuildImage = TarSourceImage &
   RootfsReader & {
     stats?(options?: { signal?: AbortSignal }): Promise<{ inodes: number; bytes: number }>;
+    inodeTotals?(): { inodes: number; fileBytes: number };
     /** Closes the source too. */
     close(): Promise<void>;
   };

@@ -157,14 +157,19 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
   return inode;
 }
 
+/** Entries in a file inode's block list: full blocks, and the partial last one unless it is in a fragment. */
+export function blockCount(size: number, hasFragment: boolean, blockSize: number): number {
+  const full = Math.floor(size / blockSize);
+  return hasFragment || size % blockSize === 0 ? full : full + 1;
+}
+
 /** The block-size list of a file inode, checked word by word against the data area. */
 function readBlockList(table: MetadataTable, pos: number, inode: Inode, sb: Superblock, what: () => string): Uint32Array {
   const hasFragment = inode.fragment !== NO_FRAGMENT;
   if (hasFragment && inode.fragment >= sb.fragments) {
     throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what()}: fragment index ${inode.fragment} is not below the fragment count ${sb.fragments}`);
   }
-  const full = Math.floor(inode.size / sb.blockSize);
-  const count = hasFragment || inode.size % sb.blockSize === 0 ? full : full + 1;
+  const count = blockCount(inode.size, hasFragment, sb.blockSize);
   if (count === 0) return EMPTY_BLOCKS;
   if (count * 4 > table.remaining(pos)) {
     throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what()}: file_size ${inode.size} needs ${count} block sizes, which pass the end of the inode table`);

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, type BuildResult } from '../../src/build/index.ts';
+import { FileSource } from '../../src/source/index.ts';
+import { SquashfsImage } from '../../src/squashfs/index.ts';
 import type { Warning } from '../../src/errors.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
@@ -258,6 +260,27 @@ describe('build()', () => {
     } finally {
       await tls.stop();
     }
+  });
+
+  it('layer progress carries a total estimated from the inode table: file bytes plus 1 KiB per inode', async () => {
+    const image = await SquashfsImage.open(await FileSource.open(withSsh.image));
+    const stats = await image.stats();
+    await image.close();
+    const layer: Array<{ bytes: number; total?: number }> = [];
+    const r = await build({
+      source: withSsh.image,
+      destinations: [`oci:${join(work, 'progress')}:t`],
+      compression: 'none',
+      environment: env,
+      onProgress: (e) => {
+        if (e.phase === 'layer') layer.push({ bytes: e.bytes ?? 0, ...(e.total !== undefined ? { total: e.total } : {}) });
+      },
+    });
+    // publish() announces the layer (bytes 0, no total) before the counted stream starts.
+    const counted = layer.filter((e) => e.total !== undefined);
+    expect(counted.length).toBeGreaterThan(0);
+    expect(new Set(counted.map((e) => e.total))).toEqual(new Set([stats.bytes + stats.inodes * 1024]));
+    expect(counted.at(-1)!.bytes).toBe(r.layer.size);
   });
 
   it('zstd layers: one valid frame holding the tar the diff_id names; skopeo copies it to the registry', async () => {

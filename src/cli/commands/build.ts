@@ -199,7 +199,7 @@ export const buildCommand: Command = {
       environment: io.env,
       cwd: io.cwd,
       signal: io.signal,
-      // Without a listener, build() skips the metadata walk that estimates the total.
+      // Without a listener, build() skips the inode-table pass that estimates the total.
       ...(quiet ? {} : { onProgress: (e: Parameters<typeof progress.onProgress>[0]) => progress.onProgress(e) }),
       onWarning,
     };

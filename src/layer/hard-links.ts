@@ -14,8 +14,8 @@ export class HardLinks {
    * The names kept here live until the layer ends. They are copied into slabs of their own:
    * the name given to `written` is cut from a 64 KiB slab shared with thousands of other
    * paths, and keeping it would keep that whole slab alive. On a 600k-entry image with
-   * 6,000 hard links that grew the layer's memory by ~3 MB/s for its whole run (peak RSS
-   * 272 → 185 MiB with the copy; docs/performance.md, session 4).
+   * 6,000 hard links that grew the layer's live memory by ~3 MB/s for its whole run
+   * (`tar` peak RSS 275 → 210 MiB with the copy; docs/performance.md, session 4).
    */
   readonly #names = new ByteSlab();
 

@@ -6,7 +6,8 @@
  * inode's header and length fields only). Inodes are stored back to back, so each one's
  * length, found from its type and size fields, gives where the next starts. A length
  * that passes the end of the table, an unknown type or more inodes than the superblock
- * counts is `UAI_SQFS_CORRUPTED`, at the inode's image offset.
+ * counts is `UAI_SQFS_CORRUPTED` (a `file_size` past 2^53 `UAI_SQFS_OVERFLOW`), at the
+ * inode's image offset.
  */
 import type { MetadataTable } from './meta-reader.ts';
 import type { Superblock } from './superblock.ts';

@@ -283,6 +283,50 @@ describe('build()', () => {
     expect(counted.at(-1)!.bytes).toBe(r.layer.size);
   });
 
+  it('an inode table the counting pass cannot read costs only the progress total: the layer is the same', async () => {
+    // 400 long names make /var/many an extended directory with a directory index, a field
+    // the walk never reads and the counting pass must step over. -noI keeps the inode table
+    // uncompressed, so the index count can be damaged in place.
+    const files = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`var/many/${'n'.repeat(40)}-${i}`, `${i}\n`]));
+    const rootfs = makeTinyRootfs({ files, mksquashfsArgs: ['-noI'] });
+    try {
+      const bytes = readFileSync(rootfs.image);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const image = await SquashfsImage.open(await FileSource.open(rootfs.image));
+      const ref = (await image.lookup('/var/many')).inodeRef;
+      await image.close();
+      const block = Math.floor(ref / 65536);
+      const offset = ref % 65536;
+      expect(offset + 34).toBeLessThanOrEqual(8192); // the index count sits in the same metadata block
+      const inode = Number(view.getBigUint64(64, true)) + block + 2 + offset;
+      expect(view.getUint16(inode, true)).toBe(8); // extended directory
+      expect(view.getUint16(inode + 32, true)).toBeGreaterThan(0); // with index entries
+      view.setUint16(inode + 32, 0xffff, true);
+      const damaged = join(work, 'damaged-index.sqfs');
+      writeFileSync(damaged, bytes);
+      const check = await SquashfsImage.open(await FileSource.open(damaged));
+      expect(() => check.inodeTotals()).toThrow(/inode table/);
+      await check.close();
+
+      const totals: Array<number | undefined> = [];
+      const r = await build({
+        source: damaged,
+        destinations: [`oci:${join(work, 'damaged-index')}:t`],
+        compression: 'none',
+        environment: env,
+        onProgress: (e) => {
+          if (e.phase === 'layer') totals.push(e.total);
+        },
+      });
+      expect(totals.length).toBeGreaterThan(1);
+      expect(totals.filter((t) => t !== undefined)).toEqual([]);
+      const intact = await build({ source: rootfs.image, destinations: [`oci:${join(work, 'intact-index')}:t`], compression: 'none', environment: env });
+      expect(r.layer.diffId).toBe(intact.layer.diffId);
+    } finally {
+      rootfs.cleanup();
+    }
+  });
+
   it('zstd layers: one valid frame holding the tar the diff_id names; skopeo copies it to the registry', async () => {
     const layout = join(work, 'zstd');
     const r = await build({ source: withSsh.image, destinations: [`oci:${layout}:t`], compression: 'zstd', compressionLevel: 9, environment: env });

@@ -42,6 +42,8 @@ export interface TinyRootfsOptions {
   xattrs?: boolean;
   /** -mkfs-time / -all-time value (default 1700000000). */
   time?: number;
+  /** More mksquashfs options (e.g. `-noI` to keep the inode table uncompressed). */
+  mksquashfsArgs?: string[];
 }
 
 export interface TinyRootfs {
@@ -91,7 +93,7 @@ export function makeTinyRootfs(options: TinyRootfsOptions = {}): TinyRootfs {
   }
   const image = join(dir, 'rootfs.sqfs');
   const time = String(options.time ?? 1700000000);
-  execFileSync('mksquashfs', [root, image, '-noappend', '-quiet', '-no-progress', '-all-root', '-mkfs-time', time, '-all-time', time, '-comp', 'gzip', ...(options.bigFile ? ['-noD'] : [])], {
+  execFileSync('mksquashfs', [root, image, '-noappend', '-quiet', '-no-progress', '-all-root', '-mkfs-time', time, '-all-time', time, '-comp', 'gzip', ...(options.bigFile ? ['-noD'] : []), ...(options.mksquashfsArgs ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return { dir, image, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

@@ -5,10 +5,11 @@
  * must be gone within a few seconds.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnTied } from '../../support/registry.ts';
 
@@ -45,19 +46,33 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 
 let helper: ChildProcess | undefined;
 let serverPid: number | undefined;
+/**
+ * The helper's TMPDIR: a killed helper never runs the server's stop(), which is what
+ * removes the server's temporary directory, so each helper gets a directory of its own
+ * that the test removes (without it, every run left one in the system temp dir).
+ */
+let scratch: string | undefined;
 
 afterEach(() => {
   if (helper !== undefined && helper.exitCode === null && helper.signalCode === null) helper.kill('SIGKILL');
   // Never leave a server behind, even when the test failed.
   if (serverPid !== undefined && running(serverPid)) process.kill(serverPid, 'SIGKILL');
+  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   helper = undefined;
   serverPid = undefined;
+  scratch = undefined;
 });
+
+/** The names in the helper's TMPDIR (where its server kept its files). */
+function scratchEntries(): string[] {
+  return readdirSync(scratch!);
+}
 
 /** Starts a helper that runs `body` (ESM, top-level await), which prints the server pid. */
 async function startHelper(body: string): Promise<number> {
   // Tied itself, so that a killed test worker leaves no helper behind either.
-  const child = spawnTied(process.execPath, ['--input-type=module', '-e', body], { stdio: ['ignore', 'pipe', 'pipe'] });
+  scratch = mkdtempSync(join(tmpdir(), 'uai-cleanup-test-'));
+  const child = spawnTied(process.execPath, ['--input-type=module', '-e', body], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: scratch } });
   helper = child;
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
@@ -80,6 +95,7 @@ describe('test servers die with their parent', () => {
     `);
     expect(running(pid)).toBe(true);
     expect(commandLine(pid)).toContain('docker-registry serve');
+    expect(scratchEntries()).toEqual([expect.stringMatching(/^uai-registry-tls-basic-/)]);
     helper!.kill('SIGKILL');
     expect(await until(() => !running(pid), 5000)).toBe(true);
   });
@@ -94,6 +110,7 @@ describe('test servers die with their parent', () => {
     `);
     expect(running(pid)).toBe(true);
     expect(commandLine(pid)).toContain('s3rver');
+    expect(scratchEntries()).toEqual([expect.stringMatching(/^uai-s3rver-/)]);
     helper!.kill('SIGTERM');
     expect(await until(() => !running(pid), 5000)).toBe(true);
   });

@@ -5,7 +5,10 @@
  * index entries, whose length the pass must get right to find the next inode), and it
  * must stop with an error naming the inode table and the offset on a damaged table.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemorySource } from '../../src/source/index.ts';
 import { SquashfsImage } from '../../src/squashfs/index.ts';
@@ -22,6 +25,46 @@ describe.each(fixtures())('$name', (fx) => {
     const stats = await image.stats();
     expect(stats.inodes).toBeGreaterThan(10);
     expect(image.inodeTotals()).toEqual({ inodes: stats.inodes, files: stats.files, fileBytes: stats.bytes });
+  });
+});
+
+describe('extended inodes of every type', () => {
+  it('counts extended devices, fifos, sockets, symlinks and directories (types 8 and 10-14) as the walk does', async () => {
+    // An xattr makes mksquashfs write the extended form of an inode; trusted.* is the
+    // namespace root may set on special files. No committed fixture has types 11-14.
+    const dir = mkdtempSync(join(tmpdir(), 'uai-inode-scan-'));
+    try {
+      const root = join(dir, 'root');
+      mkdirSync(join(root, 'd'), { recursive: true });
+      execFileSync('mkfifo', [join(root, 'fifo')]);
+      execFileSync('mknod', [join(root, 'cdev'), 'c', '1', '3']);
+      execFileSync('mknod', [join(root, 'bdev'), 'b', '7', '0']);
+      execFileSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(join(root, 'sock'))})`]);
+      symlinkSync('fifo', join(root, 'link'));
+      writeFileSync(join(root, 'd', 'file'), 'x'.repeat(5000));
+      for (const name of ['fifo', 'cdev', 'bdev', 'sock', 'link', 'd', 'd/file']) {
+        execFileSync('setfattr', ['-h', '-n', 'trusted.uai', '-v', name, join(root, name)]);
+      }
+      const imagePath = join(dir, 'x.sqfs');
+      execFileSync('mksquashfs', [root, imagePath, '-noappend', '-quiet', '-no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const image = await SquashfsImage.open(new MemorySource(readFileSync(imagePath)));
+      const withXattr = new Map<string, string>();
+      for await (const entry of image.walk()) if (entry.xattrs.size > 0) withXattr.set(entry.path, entry.type);
+      expect(Object.fromEntries(withXattr)).toEqual({
+        '/bdev': 'block',
+        '/cdev': 'char',
+        '/d': 'dir',
+        '/d/file': 'file',
+        '/fifo': 'fifo',
+        '/link': 'symlink',
+        '/sock': 'socket',
+      });
+      const stats = await image.stats();
+      expect(image.inodeTotals()).toEqual({ inodes: stats.inodes, files: 1, fileBytes: 5000 });
+      expect(stats.inodes).toBe(8); // the root, d, d/file and the five above
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

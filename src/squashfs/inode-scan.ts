@@ -12,7 +12,7 @@
 import type { MetadataTable } from './meta-reader.ts';
 import type { Superblock } from './superblock.ts';
 import { SquashfsError } from './errors.ts';
-import { NO_FRAGMENT, blockCount } from './inode.ts';
+import { INODE_BODY_BYTES, NO_FRAGMENT, blockCount } from './inode.ts';
 import { readU64 } from './binary.ts';
 
 export interface InodeTotals {
@@ -24,8 +24,9 @@ export interface InodeTotals {
   fileBytes: number;
 }
 
-/** Bytes after the 16-byte common header, before any variable part, per inode type 1..14. */
-const FIXED = [0, 16, 16, 8, 8, 8, 4, 4, 24, 40, 8, 12, 12, 8, 8];
+function corrupted(table: MetadataTable, start: number, inode: number, why: string): SquashfsError {
+  return new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(start), `inode scan, inode ${inode} at uncompressed offset ${start}: ${why}`);
+}
 
 export function scanInodeTable(table: MetadataTable, sb: Superblock): InodeTotals {
   const view = table.view;
@@ -34,16 +35,13 @@ export function scanInodeTable(table: MetadataTable, sb: Superblock): InodeTotal
   let pos = 0;
   while (pos < end) {
     const start = pos;
-    const fail = (why: string): never => {
-      throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(start), `inode scan, inode ${totals.inodes + 1} at uncompressed offset ${start}: ${why}`);
-    };
-    if (totals.inodes >= sb.inodes) fail(`the table goes on after the ${sb.inodes} inodes the superblock counts`);
-    if (start + 16 > end) fail('the 16-byte header passes the table end');
+    if (totals.inodes >= sb.inodes) throw corrupted(table, start, totals.inodes + 1, `the table goes on after the ${sb.inodes} inodes the superblock counts`);
+    if (start + 16 > end) throw corrupted(table, start, totals.inodes + 1, 'the 16-byte header passes the table end');
     const type = view.getUint16(start, true);
-    if (type < 1 || type > 14) fail(`type ${type} is not 1..14`);
+    if (type < 1 || type > 14) throw corrupted(table, start, totals.inodes + 1, `type ${type} is not 1..14`);
     const p = start + 16;
-    if (p + FIXED[type]! > end) fail(`the type-${type} body passes the table end`);
-    let length = 16 + FIXED[type]!;
+    if (p + INODE_BODY_BYTES[type]! > end) throw corrupted(table, start, totals.inodes + 1, `the type-${type} body passes the table end`);
+    let length = 16 + INODE_BODY_BYTES[type]!;
     switch (type) {
       case 2: // basic file: u32 file_size at +12, block list after
       case 9: {
@@ -63,13 +61,13 @@ export function scanInodeTable(table: MetadataTable, sb: Superblock): InodeTotal
         // extended directory: u16 index count at +16, each index entry 12 bytes + name_size + 1
         let count = view.getUint16(p + 16, true);
         while (count-- > 0) {
-          if (start + length + 12 > end) fail('a directory index entry passes the table end');
+          if (start + length + 12 > end) throw corrupted(table, start, totals.inodes + 1, 'a directory index entry passes the table end');
           length += 12 + view.getUint32(start + length + 8, true) + 1;
         }
         break;
       }
     }
-    if (start + length > end) fail(`its ${length} bytes pass the table end`);
+    if (start + length > end) throw corrupted(table, start, totals.inodes + 1, `its ${length} bytes pass the table end`);
     totals.inodes++;
     pos = start + length;
   }

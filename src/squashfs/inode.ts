@@ -48,6 +48,9 @@ export interface Inode {
 
 const EMPTY_BLOCKS = new Uint32Array(0);
 
+/** Bytes of each inode type's body after the 16-byte common header, before any variable part (index = type, 1..14). */
+export const INODE_BODY_BYTES: readonly number[] = [0, 16, 16, 8, 8, 8, 4, 4, 24, 40, 8, 12, 12, 8, 8];
+
 /** Decodes the inode at reference `ref` in the (fully loaded) inode table. */
 export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, limits: Limits): Inode {
   const view = table.view;
@@ -86,9 +89,9 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
   };
   const p = start + 16;
   const what = (): string => `inode ${number} (type ${type})`;
+  table.need(p, INODE_BODY_BYTES[type]!, what);
   switch (type) {
     case 1: // basic directory
-      table.need(p, 16, what);
       inode.dirBlock = view.getUint32(p, true);
       inode.nlink = view.getUint32(p + 4, true);
       inode.size = view.getUint16(p + 8, true);
@@ -96,7 +99,6 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
       inode.parentInode = view.getUint32(p + 12, true);
       break;
     case 8: // extended directory (the index after it is not needed: we resolve by ref)
-      table.need(p, 24, what);
       inode.nlink = view.getUint32(p, true);
       inode.size = view.getUint32(p + 4, true);
       inode.dirBlock = view.getUint32(p + 8, true);
@@ -105,7 +107,6 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
       inode.xattrIndex = view.getUint32(p + 20, true);
       break;
     case 2: // basic file
-      table.need(p, 16, what);
       inode.blocksStart = view.getUint32(p, true);
       inode.fragment = view.getUint32(p + 4, true);
       inode.fragmentOffset = view.getUint32(p + 8, true);
@@ -113,7 +114,6 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
       inode.blockSizes = readBlockList(table, p + 16, inode, sb, what);
       break;
     case 9: // extended file
-      table.need(p, 40, what);
       inode.blocksStart = readU64(view, p, table.name, table.imageOffset(p), `${what()} start_block`);
       inode.size = readU64(view, p + 8, table.name, table.imageOffset(p), `${what()} file_size`);
       inode.nlink = view.getUint32(p + 24, true);
@@ -124,7 +124,6 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
       break;
     case 3: // basic symlink
     case 10: {
-      table.need(p, 8, what);
       inode.nlink = view.getUint32(p, true);
       const size = view.getUint32(p + 4, true);
       const extra = type === 10 ? 4 : 0;
@@ -143,13 +142,11 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
     case 5: // basic char device
     case 11:
     case 12:
-      table.need(p, type > 7 ? 12 : 8, what);
       inode.nlink = view.getUint32(p, true);
       inode.rdev = view.getUint32(p + 4, true);
       if (type > 7) inode.xattrIndex = view.getUint32(p + 8, true);
       break;
     default: // 6, 7, 13, 14: fifo, socket
-      table.need(p, type > 7 ? 8 : 4, what);
       inode.nlink = view.getUint32(p, true);
       if (type > 7) inode.xattrIndex = view.getUint32(p + 4, true);
       break;

@@ -8,12 +8,13 @@
  */
 import type { Destination, DestinationResult } from '../destination/destination.ts';
 import { openDestination } from '../destination/open-destination.ts';
-import { UaiError, isUaiError } from '../errors.ts';
+import { UaiError } from '../errors.ts';
 import { assembleImage, type Image } from '../image/image.ts';
 import type { ImageFormat } from '../image/media-types.ts';
 import { compressLayer, type LayerCompression } from '../layer/compression/compressed-layer.ts';
 import type { Layer } from '../layer/layer.ts';
 import { createSquashfsLayer } from '../layer/squashfs-layer.ts';
+import { SquashfsError } from '../squashfs/errors.ts';
 import { checkBuildOptions, decideFromRootfs, type BuildOptions } from './build-options.ts';
 import { buildSource, openSquashfs, type BuildImage } from './open-image.ts';
 import { countingLayer } from './rootfs-checks.ts';
@@ -75,7 +76,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         const totals = image.inodeTotals();
         total = totals.fileBytes + totals.inodes * 1024;
       } catch (err) {
-        if (!isUaiError(err) || !err.code.startsWith('UAI_SQFS_')) throw err;
+        if (!(err instanceof SquashfsError)) throw err;
       }
     }
     const progressed = options.onProgress ? countingLayer(inner, (bytes) => options.onProgress!({ phase: 'layer', bytes, ...(total ? { total } : {}) })) : inner;

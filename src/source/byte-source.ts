@@ -29,6 +29,12 @@ export interface ByteSource {
    * high-latency backend can fetch them in parallel. Optional; a no-op for local files.
    */
   prefetch?(ranges: ReadonlyArray<{ offset: number; length: number }>): void;
+  /**
+   * Hint that these ranges will not be read again (e.g. the SquashFS tables once they
+   * are decoded), so a cache can free what it holds of them now instead of keeping it.
+   * Optional; reading a released range again still works, it is just fetched anew.
+   */
+  release?(ranges: ReadonlyArray<{ offset: number; length: number }>): void;
   /** Releases file handles and sockets. Reads after close throw `UAI_SOURCE_CLOSED`. */
   close(): Promise<void>;
 }

@@ -5,7 +5,8 @@
  * next window after the last one), the following `readAhead` windows are fetched in the
  * background; `prefetch(ranges)` hints do the same for ranges the reader announces.
  * Windows at the image's end (`tailBytes`: where SquashFS keeps its inode, directory,
- * fragment, id and xattr tables) are pinned and never evicted. Backend reads that fail
+ * fragment, id and xattr tables) are pinned and not evicted until `release()` says the
+ * reader is done with them. Backend reads that fail
  * with a transient error (5xx, 429, reset, short body) are retried with backoff.
  */
 import pLimit from 'p-limit';
@@ -29,7 +30,7 @@ export interface ReadAheadOptions {
    * minimum `(readAhead + 2) × windowSize` (12 MiB), what a forward stream needs.
    */
   cacheBytes?: number;
-  /** Bytes at the end of the source that stay cached once read (default 8 MiB). */
+  /** Bytes at the end of the source that stay cached once read, until `release()`d (default 8 MiB). */
   tailBytes?: number;
   /** Extra attempts for a transient backend failure (default 4). */
   retries?: number;
@@ -88,7 +89,7 @@ export class ReadAheadSource implements ByteSource {
   readonly #window: number;
   readonly #ahead: number;
   readonly #cacheBytes: number;
-  readonly #tailStart: number;
+  #tailStart: number;
   readonly #retries: number;
   readonly #delay: number;
   readonly #isTransient: (err: unknown) => boolean;
@@ -225,6 +226,36 @@ export class ReadAheadSource implements ByteSource {
         this.#background(i);
       }
     }
+  }
+
+  /**
+   * Frees the windows that lie wholly inside the ranges (pinned tail windows too: their
+   * buffers go to the next fetches) and makes those that only overlap them evictable.
+   * A window still being read by `readInto` is freed when that read is done.
+   */
+  release(ranges: ReadonlyArray<{ offset: number; length: number }>): void {
+    if (this.#closed) return;
+    for (const r of ranges) {
+      if (r.length <= 0 || r.offset >= this.size) continue;
+      const start = Math.max(0, r.offset);
+      const end = Math.min(this.size, r.offset + r.length);
+      // The whole tail released: later reads of it are cached like any other.
+      if (start <= this.#tailStart && end >= this.size) this.#tailStart = this.size;
+      for (let i = Math.floor(start / this.#window); i * this.#window < end; i++) {
+        const entry = this.#cache.get(i);
+        if (!entry) continue;
+        const from = i * this.#window;
+        if (from >= start && from + entry.bytes <= end) {
+          this.#drop(i, entry);
+          entry.evicted = true;
+          this.#recycle(entry);
+        } else if (entry.pinned) {
+          entry.pinned = false;
+          this.#cachedBytes += entry.bytes;
+        }
+      }
+    }
+    this.#evict();
   }
 
   async close(): Promise<void> {

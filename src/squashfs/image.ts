@@ -2,7 +2,7 @@
  * The facade: `SquashfsImage.open` reads the superblock, picks the decompressor, loads
  * the ID, fragment and xattr tables and decompresses the whole inode and directory
  * tables once. After that, walking and lookups are pure in-memory work; only file data
- * is read from the source.
+ * is read from the source, which is told so (`ByteSource.release` of the table area).
  */
 import { storedBytes } from './stored-bytes.ts';
 import type { ByteSource } from '../source/byte-source.ts';
@@ -104,6 +104,9 @@ export class SquashfsImage {
     }
     const inodes = await MetadataTable.load(source, decompressor, { name: 'inode table', start: sb.inodeTableStart, end: sb.directoryTableStart, maxBytes: limits.maxMetadataBytes, signal });
     const directories = await MetadataTable.load(source, decompressor, { name: 'directory table', start: sb.directoryTableStart, end: directoryEnd, maxBytes: limits.maxMetadataBytes, signal });
+    // Every table from the inode table to the end is decoded in memory now: nothing reads
+    // those bytes again, so a caching source can free them (S3: the pinned 8 MiB tail).
+    source.release?.([{ offset: sb.inodeTableStart, length: sb.bytesUsed - sb.inodeTableStart }]);
     const ctx: ImageContext = { source, superblock: sb, decompressor, inodes, directories, ids, fragments, xattrs, limits, onWarning };
     return new SquashfsImage(ctx, compressorOptions);
   }

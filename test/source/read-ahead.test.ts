@@ -220,6 +220,56 @@ describe('ReadAheadSource', () => {
     await src.close();
   });
 
+  it('release(): frees pinned tail windows (their buffers serve later fetches) and stops pinning the tail', async () => {
+    const backend = new IntoSource(data);
+    const window = 16 * 1024;
+    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 0, cacheBytes: 2 * window, tailBytes: 64 * 1024 });
+    const fetches = () => src.stats.backendReads;
+    // Read the whole 64 KiB tail (five windows, the first only partly inside it).
+    const tailStart = data.length - 64 * 1024;
+    const tailWindows = Math.floor((data.length - 1) / window) - Math.floor(tailStart / window) + 1;
+    const target = new Uint8Array(64 * 1024);
+    await src.readInto(tailStart, target);
+    expect(fetches()).toBe(tailWindows);
+    // Pinned: streaming far more than the cache holds does not evict it.
+    for (let o = 0; o < 10 * window; o += window) await src.readInto(o, new Uint8Array(100));
+    await src.readInto(tailStart, target);
+    expect(fetches()).toBe(tailWindows + 10);
+    const buffersBefore = backend.buffers.size;
+
+    src.release([{ offset: tailStart, length: data.length - tailStart }]);
+    // Released: read again, the tail is fetched anew (only the window that straddles the
+    // range's start was kept, now evictable), mostly into the freed window buffers: three
+    // full windows were freed, two idle buffers are kept, so one buffer is new.
+    await src.readInto(tailStart, target);
+    expect(Buffer.from(target).equals(data.subarray(tailStart))).toBe(true);
+    expect(fetches()).toBe(2 * tailWindows + 10 - 1);
+    expect(backend.buffers.size).toBe(buffersBefore + 1);
+    // …and is no longer pinned: a stream evicts it like any window.
+    for (let o = 0; o < 10 * window; o += window) await src.readInto(o, new Uint8Array(100));
+    const afterSecondStream = fetches();
+    await src.readInto(data.length - 100, new Uint8Array(100));
+    expect(fetches()).toBe(afterSecondStream + 1);
+    await src.close();
+  });
+
+  it('release(): a window that only overlaps the range stays readable and becomes evictable', async () => {
+    const backend = new CountingSource(data);
+    const window = 16 * 1024;
+    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 0, cacheBytes: 2 * window, tailBytes: 64 * 1024 });
+    const lastWindow = Math.floor((data.length - 1) / window) * window;
+    // A window straddling the released range's start keeps its cached bytes.
+    await src.read(lastWindow - window, window + 100);
+    const before = backend.requests.length;
+    src.release([{ offset: lastWindow - window + 100, length: data.length }]);
+    expect(Buffer.from(await src.read(lastWindow - window, 100)).equals(data.subarray(lastWindow - window, lastWindow - window + 100))).toBe(true);
+    expect(backend.requests.length).toBe(before);
+    // The window wholly inside was dropped.
+    await src.read(lastWindow, 100);
+    expect(backend.requests.length).toBe(before + 1);
+    await src.close();
+  });
+
   it('reads ahead for a forward stream even when reads of the tail tables interleave', async () => {
     const backend = new CountingSource(data);
     const window = 16 * 1024;

@@ -2,10 +2,10 @@
  * Command-line options of `npm run bench` (node bench/run.ts).
  */
 import { resolve } from 'node:path';
-import type { Scale } from './images.ts';
+import { SCALES, scaleImageName, type Scale } from './images.ts';
 import { REPO_ROOT } from './uai-cli.ts';
 
-export const SCENARIOS = ['tar', 'build', 's3', 'ls'] as const;
+export const SCENARIOS = ['tar', 'build', 's3', 'ls', 'scale'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -14,6 +14,11 @@ export interface BenchOptions {
   reps: number;
   /** Repetitions of the slow baselines (seed pipeline, sqfs2tar + skopeo, S3 builds). */
   slowReps: number;
+  /**
+   * Repetitions of each run of the scale scenario: 1, unless --reps or --slow-reps is
+   * given (its runs are slow, like the baselines', so they get `slowReps` then).
+   */
+  scaleReps: number;
   only: Set<Scenario>;
   /** Where trees and images live (gitignored); the baselines' scratch too when /dev/shm cannot hold it. */
   workDir: string;
@@ -27,26 +32,36 @@ export interface BenchOptions {
   installPodman: boolean;
   /** Only build (or check) the images, then stop. */
   imagesOnly: boolean;
-  /** Only these images (e.g. `rootfs-gzip`), to fit a run into a time budget. */
+  /**
+   * Only these images (e.g. `rootfs-gzip`), to fit a run into a time budget; the scale
+   * scenario runs only when its image (e.g. `rootfs600k-gzip`) is named too.
+   */
   images?: Set<string>;
   /** Re-render the report from a results JSON of an earlier run instead of measuring. */
   reportFrom?: string;
 }
 
-export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|build|s3|ls[,…]] [--reps N] [--slow-reps N]
+export const USAGE = `usage: node bench/run.ts [--quick | --smoke] [--only tar|build|s3|ls|scale[,…]] [--reps N] [--slow-reps N]
                          [--work DIR] [--out FILE.md] [--json FILE.json] [--no-profile] [--images-only]
 
   (default)  full size: a rootfs-like tree of 102k entries and 1.06 GiB of large files,
-             in gzip, xz, zstd and lz4; 3 repetitions (2 for the slow baselines);
-             writes docs/benchmarks.md
-  --quick    small images (10k entries, 96 MiB), 1 repetition; writes bench/work/quick/benchmarks.md
-  --smoke    tiny images (400 entries, 4 MiB), 1 repetition, no podman install (for CI)
-  --only     run only these scenarios (repeatable or comma-separated)
-  --reps N   repetitions of every variant (slow baselines included)
-  --slow-reps N  repetitions of the slow baselines only (seed pipeline, sqfs2tar + skopeo), ≤ --reps
+             in gzip, xz, zstd and lz4, plus a rootfs-like tree of ${SCALES.full.scaleEntries / 1000}k entries in gzip
+             for the scale scenario; 3 repetitions (2 for the slow baselines, 1 for the
+             scale runs); writes docs/benchmarks.md
+  --quick    small images (10k entries, 96 MiB; scale ${SCALES.quick.scaleEntries / 1000}k entries), 1 repetition;
+             writes bench/work/quick/benchmarks.md
+  --smoke    tiny images (400 entries, 4 MiB; scale ${SCALES.smoke.scaleEntries / 1000}k entries), 1 repetition,
+             no podman install (for CI)
+  --only     run only these scenarios (repeatable or comma-separated); scale: ls, tar,
+             sqfs2tar and build --compression none from the file and from S3, on the
+             ${SCALES.full.scaleEntries / 1000}k-entry image (peak RSS as the entries grow)
+  --reps N   repetitions of every variant (slow baselines and scale runs included)
+  --slow-reps N  repetitions of the slow baselines (seed pipeline, sqfs2tar + skopeo) and
+                 of the scale runs, ≤ --reps
   --images-only  build (or check) the benchmark images of the scale, then stop
   --images A,B   only these images, e.g. rootfs-gzip,large-gzip,rootfs-xz (trees: rootfs, large;
-                 compressors: gzip, xz, zstd, lz4)
+                 compressors: gzip, xz, zstd, lz4); the scale scenario runs only if its image
+                 is named too: ${scaleImageName('full')} (${scaleImageName('quick')} with --quick, ${scaleImageName('smoke')} with --smoke)
   --report-from FILE.json  re-render the report (targets included) from an earlier run's JSON
 `;
 
@@ -117,7 +132,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--images':
         images = new Set(get().split(','));
         for (const name of images) {
-          if (!/^(rootfs|large)-(gzip|xz|zstd|lz4)$/.test(name)) throw new BenchUsageError(`--images: unknown image '${name}' (e.g. rootfs-gzip, large-xz)`);
+          if (!/^(rootfs|large)-(gzip|xz|zstd|lz4)$/.test(name) && !/^rootfs\d+k-gzip$/.test(name)) {
+            throw new BenchUsageError(`--images: unknown image '${name}' (e.g. rootfs-gzip, large-xz, ${scaleImageName('full')})`);
+          }
         }
         break;
       case '--report-from':
@@ -127,12 +144,19 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         throw new BenchUsageError(`unknown option '${arg}'`);
     }
   }
+  for (const name of images ?? []) {
+    if (/^rootfs\d+k-gzip$/.test(name) && name !== scaleImageName(scale)) {
+      throw new BenchUsageError(`--images: the scale image at scale ${scale} is ${scaleImageName(scale)}, not ${name}`);
+    }
+  }
   const full = scale === 'full';
+  const finalSlowReps = Math.min(slowReps ?? reps ?? (full ? 2 : 1), reps ?? (full ? 3 : 1));
   const finalOut = out ?? (full ? resolve(REPO_ROOT, 'docs', 'benchmarks.md') : resolve(workDir, scale, 'benchmarks.md'));
   return {
     scale,
     reps: reps ?? (full ? 3 : 1),
-    slowReps: Math.min(slowReps ?? reps ?? (full ? 2 : 1), reps ?? (full ? 3 : 1)),
+    slowReps: finalSlowReps,
+    scaleReps: slowReps === undefined && reps === undefined ? 1 : finalSlowReps,
     only: only.size > 0 ? only : new Set(SCENARIOS),
     workDir,
     out: finalOut,

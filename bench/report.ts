@@ -71,7 +71,7 @@ function machineSection(r: Results): string[] {
     `- ${m.nproc} cores (${m.cpu}), ${m.memoryGiB} GiB memory, Linux ${m.kernel}, Node ${m.node}`,
     `- commit ${m.commit}; run started ${m.date}, took ${sec(r.durationMs)}`,
     `- load average (1/5/15 min) at start ${m.loadStart.join(' / ')}, at end ${m.loadEnd?.join(' / ') ?? '?'} — the machine is shared, so absolute times are noisy; ratios come from alternated runs`,
-    `- command: \`${r.command}\` (scale ${r.options.scale}, ${r.options.reps} repetitions, ${r.options.slowReps} for the slow baselines)`,
+    `- command: \`${r.command}\` (scale ${r.options.scale}, ${r.options.reps} repetitions, ${r.options.slowReps} for the slow baselines${r.options.scaleReps === undefined ? '' : `, ${r.options.scaleReps} for the scale runs`})`,
   ];
   for (const [tool, v] of Object.entries(m.tools)) out.push(`- ${tool}: ${v}`);
   return out;
@@ -81,7 +81,7 @@ function imagesSection(images: BenchImage[]): string[] {
   const out = ['## Benchmark images', '', '| image | entries | files | dirs | symlinks | hard links | xattr files | file data | tar | .sqfs | ratio |', '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const i of images) {
     const s = i.stats;
-    out.push(`| ${i.name} | ${i.listedEntries} | ${s.files} | ${s.dirs} | ${s.symlinks} | ${s.hardlinks} | ${s.xattrFiles} | ${size(s.fileBytes)} | ${size(i.tarBytes)} | ${size(i.imageBytes)} | ${(i.tarBytes / i.imageBytes).toFixed(2)} |`);
+    out.push(`| ${i.name}${i.scenario ? ` (${i.scenario} scenario only)` : ''} | ${i.listedEntries} | ${s.files} | ${s.dirs} | ${s.symlinks} | ${s.hardlinks} | ${s.xattrFiles} | ${size(s.fileBytes)} | ${size(i.tarBytes)} | ${size(i.imageBytes)} | ${(i.tarBytes / i.imageBytes).toFixed(2)} |`);
   }
   return out;
 }

@@ -8,8 +8,9 @@ import { buildScenario, plainHttpFlags } from './scenario-build.ts';
 import { startBenchRegistry } from './registry.ts';
 import { lsScenario, tarScenario } from './scenario-tar-ls.ts';
 import { s3Scenario } from './scenario-s3.ts';
+import { scaleScenario } from './scenario-scale.ts';
 import type { BenchContext } from './context.ts';
-import { COMPRESSORS, prepareImages, type Compressor, type TreeKind } from './images.ts';
+import { COMPRESSORS, prepareImages, prepareScaleImage, scaleImageName, type BenchImage, type Compressor, type TreeKind } from './images.ts';
 import { describeMachine } from './machine.ts';
 import { sampleOf, statsOf } from './measure.ts';
 import { BenchUsageError, USAGE, parseOptions, type BenchOptions } from './options.ts';
@@ -23,9 +24,11 @@ import { loadavg } from 'node:os';
 /** Smoke runs (CI) keep the large tree to gzip: the build and s3 scenarios need only that. */
 const SMOKE_IMAGES = new Set(['rootfs-gzip', 'rootfs-xz', 'rootfs-zstd', 'rootfs-lz4', 'large-gzip']);
 
-function whatToBuild(options: BenchOptions): { trees: TreeKind[]; compressors: Compressor[]; names?: Set<string> } {
+/** The trees and compressors of the bench images the scenarios need (not the scale image). */
+export function whatToBuild(options: BenchOptions): { trees: TreeKind[]; compressors: Compressor[]; names?: Set<string> } {
   const all = options.only.has('tar') || options.only.has('ls');
-  let trees: TreeKind[] = options.only.has('tar') || options.only.has('build') || options.only.has('s3') ? ['rootfs', 'large'] : ['rootfs'];
+  let trees: TreeKind[] =
+    options.only.has('tar') || options.only.has('build') || options.only.has('s3') ? ['rootfs', 'large'] : options.only.has('ls') ? ['rootfs'] : [];
   let compressors: Compressor[] = all ? [...COMPRESSORS] : ['gzip'];
   const only = options.images ?? (options.scale === 'smoke' ? SMOKE_IMAGES : undefined);
   if (only) {
@@ -64,16 +67,26 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   log('compiling the CLI (tsc -p tsconfig.build.json → dist/)');
   buildCli();
   const cli = probeCli();
-  log(`scale ${options.scale}, ${options.reps} reps (${options.slowReps} for slow baselines), scenarios: ${[...options.only].join(', ')}`);
+  log(`scale ${options.scale}, ${options.reps} reps (${options.slowReps} for slow baselines, ${options.scaleReps} for scale runs), scenarios: ${[...options.only].join(', ')}`);
   log(`uai-assemble commands available: ${[...cli.commands].join(', ') || 'none'}`);
 
   const wanted = whatToBuild(options);
+  const notes: string[] = [];
   const images = await prepareImages(options.workDir, options.scale, wanted, log);
+  // The scale scenario's image, beside the others: only that scenario runs on it.
+  let scaleImage: BenchImage | undefined;
+  if (options.only.has('scale')) {
+    if (options.images && !options.images.has(scaleImageName(options.scale))) {
+      notes.push(`scale: not run (--images does not name ${scaleImageName(options.scale)}).`);
+    } else {
+      scaleImage = await prepareScaleImage(options.workDir, options.scale, log);
+    }
+  }
+  const allImages = scaleImage ? [...images, scaleImage] : images;
   if (options.imagesOnly) {
-    for (const i of images) log(`${i.name}: ${i.path} (${(i.imageBytes / 2 ** 20).toFixed(1)} MiB, ${i.listedEntries} entries)`);
+    for (const i of allImages) log(`${i.name}: ${i.path} (${(i.imageBytes / 2 ** 20).toFixed(1)} MiB, ${i.listedEntries} entries)`);
     return 0;
   }
-  const notes: string[] = [];
   const ctx: BenchContext = { options, images, cli, log, signal, notes, groups: [] };
   let startup: Results['startup'];
   const profiles: Results['profiles'] = [];
@@ -91,9 +104,9 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
       machine,
       options: { ...options, only: [...options.only] },
       command: `node bench/run.ts ${argv.join(' ')}`.trim(),
-      images,
+      images: allImages,
       groups: ctx.groups,
-      targets: evaluateTargets(ctx.groups, images, startup?.median, machine.nproc),
+      targets: evaluateTargets(ctx.groups, allImages, startup?.median, machine.nproc),
       startup,
       profiles,
       notes: [...notes, ...extra],
@@ -120,6 +133,10 @@ export async function runBench(argv: readonly string[], signal?: AbortSignal): P
   }
   if (options.only.has('build')) steps.push(['build', () => buildScenario(ctx)]);
   if (options.only.has('s3')) steps.push(['s3', () => s3Scenario(ctx)]);
+  if (scaleImage) {
+    const image = scaleImage;
+    steps.push(['scale', () => scaleScenario(ctx, image)]);
+  }
 
   let results: Results | undefined;
   for (const [i, [name, step]] of steps.entries()) {

@@ -4,12 +4,13 @@
  * every ratio in the report is the ratio of the medians of the samples it recorded.
  * No timing threshold: the machine may be busy.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Results } from '../../bench/report.ts';
-import { median } from '../../bench/measure.ts';
+import { median, peakRss } from '../../bench/measure.ts';
+import { scaleTmpfsName } from '../../bench/images.ts';
 import { spawnTied } from '../support/process.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'uai-bench-smoke-'));
@@ -57,8 +58,8 @@ describe('npm run bench -- --smoke', () => {
     expect(results.options.scale).toBe('smoke');
   });
 
-  it('built the rootfs tree in four compressors and the large one in gzip, and the numbers about them are right', async () => {
-    expect(results.images.map((i) => i.name).sort()).toEqual(['large-gzip', 'rootfs-gzip', 'rootfs-lz4', 'rootfs-xz', 'rootfs-zstd']);
+  it('built the rootfs tree in four compressors, the large one and the scale one in gzip, and the numbers about them are right', async () => {
+    expect(results.images.map((i) => i.name).sort()).toEqual(['large-gzip', 'rootfs-gzip', 'rootfs-lz4', 'rootfs-xz', 'rootfs-zstd', 'rootfs2k-gzip']);
     for (const image of results.images) {
       expect(image.tarBytes).toBe(await bytesOf('sqfs2tar', [image.path]));
       if (image.tree === 'rootfs') expect(image.listedEntries).toBe(image.stats.entries);
@@ -68,7 +69,8 @@ describe('npm run bench -- --smoke', () => {
   it('ran the baselines for real on every image', () => {
     const all = results.groups.flatMap((g) => g.measurements);
     const baselines = all.filter((m) => /^(tar\/sqfs2tar|ls\/unsquashfs|build\/skopeo)\//.test(m.id));
-    expect(baselines.length).toBe(5 + 4 + 2);
+    // sqfs2tar on every image (the scale one included), unsquashfs -lls on the four rootfs, skopeo on the two gzip.
+    expect(baselines.length).toBe(6 + 4 + 2);
     for (const m of baselines) {
       expect(m.status, `${m.id}: ${m.note}`).toBe('ok');
       expect(m.samples).toHaveLength(1);
@@ -120,6 +122,41 @@ describe('npm run bench -- --smoke', () => {
     // The tar baseline always runs, so as soon as `uai-assemble tar` exists there are ratios.
     const tarAvailable = results.groups.some((g) => g.measurements.some((m) => m.id.startsWith('tar/uai/') && m.status === 'ok'));
     if (tarAvailable) expect(checked).toBeGreaterThanOrEqual(5);
+  });
+
+  it('runs the scale scenario once on its 2k-entry image, deletes its tree, and judges its peak RSS from the samples', () => {
+    const image = results.images.find((i) => i.scenario === 'scale')!;
+    expect(image).toMatchObject({ name: 'rootfs2k-gzip', compressor: 'gzip', listedEntries: 2000 });
+    expect(image.stats.entries).toBe(2000);
+    expect(image.listedEntries).toBeGreaterThan(results.images.find((i) => i.name === 'rootfs-gzip')!.listedEntries);
+    expect(existsSync(join('/dev/shm', scaleTmpfsName(work, 'smoke')))).toBe(false);
+    expect(existsSync(join(work, 'smoke', 'trees', 'rootfs2k'))).toBe(false);
+    expect(existsSync(join(work, 'smoke', 'images', 'rootfs2k.json'))).toBe(true);
+
+    const groups = results.groups.filter((g) => g.scenario === 'scale');
+    expect(groups.map((g) => g.title)).toEqual(['scale: ls rootfs2k-gzip (2,000 entries)', 'scale: tar and build rootfs2k-gzip (2,000 entries)']);
+    const ms = groups.flatMap((g) => g.measurements);
+    expect(ms.map((m) => m.id)).toEqual(['ls/uai/rootfs2k-gzip', 'tar/uai/rootfs2k-gzip', 'tar/sqfs2tar/rootfs2k-gzip', 's3/s3/rootfs2k-gzip', 's3/local/rootfs2k-gzip']);
+    for (const m of ms) {
+      expect(m.status, `${m.id}: ${m.note}`).toBe('ok');
+      expect(m.samples).toHaveLength(1);
+      expect(m.samples[0]!.peakRssKiB).toBeGreaterThan(0);
+    }
+    for (const g of groups) expect(report).toContain(`### ${g.title}\n`);
+
+    // Its own peak-RSS row: the largest peak of its uai-assemble runs (sqfs2tar is not one).
+    const rss = results.targets.find((t) => t.id === 'rss')!;
+    const uaiPeak = Math.max(...ms.filter((m) => !m.id.startsWith('tar/sqfs2tar/')).map((m) => peakRss(m)!));
+    expect(rss.rows.find((r) => r.image === 'rootfs2k-gzip')!.value).toBeCloseTo(uaiPeak / 1024, 10);
+    // And how the peak grows from rootfs-gzip, over the commands run on both.
+    const peak = (prefixes: string[], name: string) =>
+      Math.max(...prefixes.map((p) => results.groups.flatMap((g) => g.measurements).find((m) => m.id === `${p}/${name}`)).map((m) => (m ? (peakRss(m) ?? 0) : 0)));
+    const common = [['ls/uai'], ['tar/uai'], ['s3/local', 'build/uai-none'], ['s3/s3']];
+    const from = Math.max(...common.map((c) => peak(c, 'rootfs-gzip')));
+    const to = Math.max(...common.map((c) => peak(c, 'rootfs2k-gzip')));
+    const growth = rss.rows.find((r) => r.image === 'rootfs-gzip → rootfs2k-gzip')!;
+    expect(growth.value).toBeCloseTo(to / from, 10);
+    expect(report).toContain(`rootfs-gzip → rootfs2k-gzip: ${(from / 1024).toFixed(0)} → ${(to / 1024).toFixed(0)} MiB, ×${(to / from).toFixed(2)} for ×5.0 the entries`);
   });
 
   it('on Ctrl-C stops its commands and still writes the partial report (exit 130)', async () => {

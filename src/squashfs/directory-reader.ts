@@ -11,7 +11,7 @@ import { SquashfsError } from './errors.ts';
 import { showName } from './binary.ts';
 
 export interface DirEntry {
-  /** The name bytes (a view into the directory table: do not modify). */
+  /** The name bytes (a view into the directory listing: do not modify). */
   name: Uint8Array;
   /** The inode reference `(block << 16) | offset`. */
   ref: number;
@@ -47,57 +47,61 @@ export function badNameReason(name: Uint8Array): string | undefined {
 /** Every entry of directory `dir`, in on-disk order, validated. */
 export function readDirectory(table: MetadataTable, dir: Inode, sb: Superblock): DirEntry[] {
   if (dir.size <= 3) return NO_ENTRIES;
-  const view = table.view;
   const what = `directory inode ${dir.number}`;
-  let pos = table.resolve(dir.dirBlock, dir.dirOffset, what);
-  const end = pos + dir.size - 3;
-  if (end > table.bytes.length) {
-    throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what}: listing of ${dir.size - 3} bytes passes the end of the directory table`);
+  const listingStart = table.resolve(dir.dirBlock, dir.dirOffset, what);
+  if (listingStart + dir.size - 3 > table.length) {
+    throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(listingStart), `${what}: listing of ${dir.size - 3} bytes passes the end of the directory table`);
   }
+  // The listing as one run of bytes: positions below are in `bytes` (messages name the table's).
+  const first = table.seek(listingStart, dir.size - 3, what);
+  const { bytes, view } = table;
+  const end = first + dir.size - 3;
+  const at = (p: number): number => table.imageOffset(listingStart + p - first);
+  let pos = first;
   const entries: DirEntry[] = [];
   let previous: Uint8Array | undefined;
   while (pos < end) {
     if (pos + 12 > end) {
-      throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(pos), `${what}: ${end - pos} bytes left, too few for a header`);
+      throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, at(pos), `${what}: ${end - pos} bytes left, too few for a header`);
     }
     const count = view.getUint32(pos, true) + 1;
     const block = view.getUint32(pos + 4, true);
     const base = view.getUint32(pos + 8, true);
     if (count > 256) {
-      throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(pos), `${what}: header claims ${count} entries, more than 256`);
+      throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, at(pos), `${what}: header claims ${count} entries, more than 256`);
     }
     pos += 12;
     for (let i = 0; i < count; i++) {
       if (pos + 8 > end) {
-        throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(pos), `${what}: entry passes the end of the listing`);
+        throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, at(pos), `${what}: entry passes the end of the listing`);
       }
       const offset = view.getUint16(pos, true);
       const delta = view.getInt16(pos + 2, true);
       const type = view.getUint16(pos + 4, true);
       const nameSize = view.getUint16(pos + 6, true) + 1;
       if (offset >= 8192) {
-        throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what}: entry inode offset ${offset} is not below 8192`);
+        throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, at(pos), `${what}: entry inode offset ${offset} is not below 8192`);
       }
       if (type < 1 || type > 7) {
-        throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(pos), `${what}: entry type ${type} is not 1..7`);
+        throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, at(pos), `${what}: entry type ${type} is not 1..7`);
       }
       if (nameSize > 256 || pos + 8 + nameSize > end) {
-        throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(pos), `${what}: name of ${nameSize} bytes is longer than 256 or passes the listing`);
+        throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, at(pos), `${what}: name of ${nameSize} bytes is longer than 256 or passes the listing`);
       }
-      const name = table.bytes.subarray(pos + 8, pos + 8 + nameSize);
+      const name = bytes.subarray(pos + 8, pos + 8 + nameSize);
       const reason = badNameReason(name);
       if (reason) {
-        throw new SquashfsError('UAI_SQFS_BAD_NAME', table.name, table.imageOffset(pos), `${what}: name ${showName(name)} ${reason}`);
+        throw new SquashfsError('UAI_SQFS_BAD_NAME', table.name, at(pos), `${what}: name ${showName(name)} ${reason}`);
       }
       if (previous) {
         const order = compareBytes(previous, name);
         if (order >= 0) {
-          throw new SquashfsError('UAI_SQFS_BAD_NAME', table.name, table.imageOffset(pos), `${what}: name ${showName(name)} ${order === 0 ? 'appears twice' : `is not sorted after ${showName(previous)}`}`);
+          throw new SquashfsError('UAI_SQFS_BAD_NAME', table.name, at(pos), `${what}: name ${showName(name)} ${order === 0 ? 'appears twice' : `is not sorted after ${showName(previous)}`}`);
         }
       }
       const number = base + delta;
       if (number < 1 || number > sb.inodes) {
-        throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(pos), `${what}: entry ${showName(name)} inode number ${number} is not 1..${sb.inodes}`);
+        throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, at(pos), `${what}: entry ${showName(name)} inode number ${number} is not 1..${sb.inodes}`);
       }
       entries.push({ name, ref: block * 0x1_0000 + offset, number, type });
       previous = name;

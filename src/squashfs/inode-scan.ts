@@ -1,5 +1,5 @@
 /**
- * One pass over the loaded inode table from its first byte to its last, without the
+ * One pass over the inode table from its first byte to its last, without the
  * directory tree: how many inodes there are and how many bytes their regular files hold.
  * It is what `build` needs for its progress total, at a small part of a walk's cost
  * (a walk resolves every directory entry, its name, path and xattrs; this reads each
@@ -29,19 +29,21 @@ function corrupted(table: MetadataTable, start: number, inode: number, why: stri
 }
 
 export function scanInodeTable(table: MetadataTable, sb: Superblock): InodeTotals {
-  const view = table.view;
-  const end = table.bytes.length;
+  const end = table.length;
   const totals: InodeTotals = { inodes: 0, files: 0, fileBytes: 0 };
   let pos = 0;
   while (pos < end) {
     const start = pos;
     if (totals.inodes >= sb.inodes) throw corrupted(table, start, totals.inodes + 1, `the table goes on after the ${sb.inodes} inodes the superblock counts`);
     if (start + 16 > end) throw corrupted(table, start, totals.inodes + 1, 'the 16-byte header passes the table end');
-    const type = view.getUint16(start, true);
+    const h = table.seek(start, 2, 'inode scan');
+    const type = table.view.getUint16(h, true);
     if (type < 1 || type > 14) throw corrupted(table, start, totals.inodes + 1, `type ${type} is not 1..14`);
-    const p = start + 16;
-    if (p + INODE_BODY_BYTES[type]! > end) throw corrupted(table, start, totals.inodes + 1, `the type-${type} body passes the table end`);
+    if (start + 16 + INODE_BODY_BYTES[type]! > end) throw corrupted(table, start, totals.inodes + 1, `the type-${type} body passes the table end`);
     let length = 16 + INODE_BODY_BYTES[type]!;
+    // The body's fixed part: p is where it starts in `view`.
+    const p = table.seek(start + 16, INODE_BODY_BYTES[type]!, 'inode scan');
+    const view = table.view;
     switch (type) {
       case 2: // basic file: u32 file_size at +12, block list after
       case 9: {
@@ -62,7 +64,8 @@ export function scanInodeTable(table: MetadataTable, sb: Superblock): InodeTotal
         let count = view.getUint16(p + 16, true);
         while (count-- > 0) {
           if (start + length + 12 > end) throw corrupted(table, start, totals.inodes + 1, 'a directory index entry passes the table end');
-          length += 12 + view.getUint32(start + length + 8, true) + 1;
+          const n = table.seek(start + length + 8, 4, 'inode scan');
+          length += 12 + table.view.getUint32(n, true) + 1;
         }
         break;
       }

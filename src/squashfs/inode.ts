@@ -51,17 +51,17 @@ const EMPTY_BLOCKS = new Uint32Array(0);
 /** Bytes of each inode type's body after the 16-byte common header, before any variable part (index = type, 1..14). */
 export const INODE_BODY_BYTES: readonly number[] = [0, 16, 16, 8, 8, 8, 4, 4, 24, 40, 8, 12, 12, 8, 8];
 
-/** Decodes the inode at reference `ref` in the (fully loaded) inode table. */
+/** Decodes the inode at reference `ref` in the inode table. */
 export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, limits: Limits): Inode {
-  const view = table.view;
   const start = table.resolve(refBlock(ref), refOffset(ref), () => `inode ref ${ref}`);
-  table.need(start, 16, 'inode header');
-  const type = view.getUint16(start, true);
+  const h = table.seek(start, 16, 'inode header');
+  let view = table.view;
+  const type = view.getUint16(h, true);
   if (type < 1 || type > 14) {
     throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(start), `inode ref ${ref}: type ${type} is not 1..14`);
   }
   const basicType = type > 7 ? type - 7 : type;
-  const number = view.getUint32(start + 12, true);
+  const number = view.getUint32(h + 12, true);
   if (number < 1 || number > sb.inodes) {
     throw new SquashfsError('UAI_SQFS_CORRUPTED', table.name, table.imageOffset(start), `inode ref ${ref}: number ${number} is not 1..${sb.inodes}`);
   }
@@ -69,10 +69,10 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
     type,
     basicType,
     kind: KINDS[basicType]!,
-    mode: view.getUint16(start + 2, true) & 0o7777,
-    uidIndex: view.getUint16(start + 4, true),
-    gidIndex: view.getUint16(start + 6, true),
-    mtime: view.getUint32(start + 8, true),
+    mode: view.getUint16(h + 2, true) & 0o7777,
+    uidIndex: view.getUint16(h + 4, true),
+    gidIndex: view.getUint16(h + 6, true),
+    mtime: view.getUint32(h + 8, true),
     number,
     nlink: 1,
     size: 0,
@@ -87,9 +87,11 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
     target: undefined,
     rdev: 0,
   };
-  const p = start + 16;
+  const body = start + 16;
   const what = (): string => `inode ${number} (type ${type})`;
-  table.need(p, INODE_BODY_BYTES[type]!, what);
+  // The body's fixed part: p is where it starts in `view`.
+  const p = table.seek(body, INODE_BODY_BYTES[type]!, what);
+  view = table.view;
   switch (type) {
     case 1: // basic directory
       inode.dirBlock = view.getUint32(p, true);
@@ -111,31 +113,34 @@ export function decodeInode(table: MetadataTable, ref: number, sb: Superblock, l
       inode.fragment = view.getUint32(p + 4, true);
       inode.fragmentOffset = view.getUint32(p + 8, true);
       inode.size = view.getUint32(p + 12, true);
-      inode.blockSizes = readBlockList(table, p + 16, inode, sb, what);
+      inode.blockSizes = readBlockList(table, body + 16, inode, sb, what);
       break;
     case 9: // extended file
-      inode.blocksStart = readU64(view, p, table.name, table.imageOffset(p), `${what()} start_block`);
-      inode.size = readU64(view, p + 8, table.name, table.imageOffset(p), `${what()} file_size`);
+      inode.blocksStart = readU64(view, p, table.name, table.imageOffset(body), `${what()} start_block`);
+      inode.size = readU64(view, p + 8, table.name, table.imageOffset(body), `${what()} file_size`);
       inode.nlink = view.getUint32(p + 24, true);
       inode.fragment = view.getUint32(p + 28, true);
       inode.fragmentOffset = view.getUint32(p + 32, true);
       inode.xattrIndex = view.getUint32(p + 36, true);
-      inode.blockSizes = readBlockList(table, p + 40, inode, sb, what);
+      inode.blockSizes = readBlockList(table, body + 40, inode, sb, what);
       break;
     case 3: // basic symlink
     case 10: {
       inode.nlink = view.getUint32(p, true);
       const size = view.getUint32(p + 4, true);
       const extra = type === 10 ? 4 : 0;
-      if (size + extra > table.remaining(p + 8)) {
+      if (size + extra > table.remaining(body + 8)) {
         throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(start), `${what()}: symlink_size ${size} passes the end of the inode table`);
       }
       if (size > limits.maxSymlinkTarget) {
         throw new SquashfsError('UAI_SQFS_LIMIT', table.name, table.imageOffset(start), `${what()}: symlink_size ${size} is over the limit of ${limits.maxSymlinkTarget}`);
       }
       inode.size = size;
-      inode.target = table.bytes.slice(p + 8, p + 8 + size);
-      if (type === 10) inode.xattrIndex = view.getUint32(p + 8 + size, true);
+      inode.target = table.bytesAt(body + 8, size, what).slice();
+      if (type === 10) {
+        const x = table.seek(body + 8 + size, 4, what);
+        inode.xattrIndex = table.view.getUint32(x, true);
+      }
       break;
     }
     case 4: // basic block device
@@ -171,11 +176,12 @@ function readBlockList(table: MetadataTable, pos: number, inode: Inode, sb: Supe
   if (count * 4 > table.remaining(pos)) {
     throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', table.name, table.imageOffset(pos), `${what()}: file_size ${inode.size} needs ${count} block sizes, which pass the end of the inode table`);
   }
+  const at = table.seek(pos, count * 4, what);
   const view = table.view;
   const sizes = new Uint32Array(count);
   let disk = 0;
   for (let i = 0; i < count; i++) {
-    const word = view.getUint32(pos + i * 4, true);
+    const word = view.getUint32(at + i * 4, true);
     const size = word & 0x00ff_ffff;
     if (word >>> 25 !== 0 || size > sb.blockSize) {
       throw new SquashfsError('UAI_SQFS_OVERFLOW', table.name, table.imageOffset(pos), `${what()}: block ${i} size word 0x${word.toString(16)} is not a block of at most ${sb.blockSize} bytes`);

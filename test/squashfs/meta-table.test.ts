@@ -1,0 +1,129 @@
+/**
+ * `MetadataTable` keeps a table compressed and decodes blocks when read, with a small
+ * cache: runs read across block edges must equal the plain concatenation of the decoded
+ * blocks, each block must be decoded about once per pass (not once per read), and a
+ * block that decodes differently the second time is an error, not wrong bytes.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemorySource } from '../../src/source/index.ts';
+import { SquashfsImage } from '../../src/squashfs/index.ts';
+import { MetadataTable } from '../../src/squashfs/meta-reader.ts';
+import { createDecompressor, type Decompressor } from '../../src/squashfs/compression/index.ts';
+import { metadataBlocks, mksquashfs, parseSuperblock } from '../support/fixtures.ts';
+
+let dir: string;
+let image: Buffer;
+
+/** A decompressor that counts its metadata calls and can be told to cut outputs short. */
+function counting(inner: Decompressor): Decompressor & { calls: number; cut: boolean } {
+  const wrapper = {
+    name: inner.name,
+    calls: 0,
+    cut: false,
+    decompressSync(input: Uint8Array, maxOutput: number): Uint8Array {
+      wrapper.calls++;
+      const out = inner.decompressSync(input, maxOutput);
+      return wrapper.cut ? out.subarray(0, out.length - 1) : out;
+    },
+    decompress: (input: Uint8Array, maxOutput: number) => inner.decompress(input, maxOutput),
+  };
+  return wrapper;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'uai-meta-table-'));
+  mkdirSync(join(dir, 'empty'));
+  // 6,000 symlinks with ~190-byte targets: an inode table of ~150 metadata blocks, more
+  // than the table's cache holds, made from pseudo definitions (no files written).
+  const lines = Array.from({ length: 10 }, (_, i) => `d${i} d 755 0 0`);
+  for (let i = 0; i < 6000; i++) lines.push(`d${i % 10}/link${String(i).padStart(5, '0')} s 777 0 0 /some/long/target/${'x'.repeat(150)}${i}`);
+  writeFileSync(join(dir, 'pseudo.txt'), lines.join('\n') + '\n');
+  mksquashfs(join(dir, 'empty'), join(dir, 'links.sqfs'), ['-pf', join(dir, 'pseudo.txt')]);
+  image = readFileSync(join(dir, 'links.sqfs'));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('MetadataTable', () => {
+  async function inodeTable(decompressor: Decompressor): Promise<{ table: MetadataTable; flat: Buffer }> {
+    const sb = parseSuperblock(image);
+    const blocks = metadataBlocks(image).filter((b) => b.offset < sb.directoryTableStart);
+    const flat = Buffer.concat(blocks.map((b) => (b.stored ? b.data : inflateSync(b.data))));
+    const table = await MetadataTable.load(new MemorySource(image, 'links.sqfs'), decompressor, {
+      name: 'inode table',
+      start: sb.inodeTableStart,
+      end: sb.directoryTableStart,
+      maxBytes: 512 * 1024 * 1024,
+    });
+    return { table, flat };
+  }
+
+  it('reads any run, across block edges too, as the concatenation of the decoded blocks', async () => {
+    const { table, flat } = await inodeTable(createDecompressor(1));
+    expect(flat.length).toBeGreaterThan(100 * 8192);
+    expect(table.length).toBe(flat.length);
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 2000; i++) {
+      // Every fourth run straddles a block edge; some span several blocks.
+      const length = 1 + random(i % 10 === 0 ? 40_000 : 300);
+      const pos = i % 4 === 0 ? Math.max(0, (1 + random(flat.length / 8192 - 2)) * 8192 - random(length)) : random(flat.length - length);
+      const at = table.seek(pos, length, 'test');
+      expect(Buffer.from(table.bytes.subarray(at, at + length)).equals(flat.subarray(pos, pos + length))).toBe(true);
+      expect(table.view.getUint8(at)).toBe(flat[pos]);
+    }
+    expect(() => table.bytesAt(flat.length - 4, 8, 'the last bytes')).toThrow(/the last bytes: 8 bytes at uncompressed offset \d+ pass the table end/);
+  });
+
+  it('decodes each block once to load, then about once per pass, not once per read', async () => {
+    const decompressor = counting(createDecompressor(1));
+    const { table, flat } = await inodeTable(decompressor);
+    const blocks = Math.ceil(flat.length / 8192);
+    expect(decompressor.calls).toBe(blocks);
+    // Two forward passes in small reads (~8 per block): each block decoded once per pass,
+    // as the cache holds fewer blocks than the table has.
+    decompressor.calls = 0;
+    for (let pass = 0; pass < 2; pass++) for (let pos = 0; pos + 1000 <= flat.length; pos += 1000) table.seek(pos, 1000, 'test');
+    expect(decompressor.calls).toBe(2 * blocks);
+    // Reads that stay within a few blocks decode nothing new.
+    decompressor.calls = 0;
+    for (let i = 0; i < 1000; i++) table.seek(8192 * (i % 5) + (i % 100), 50, 'test');
+    expect(decompressor.calls).toBeLessThanOrEqual(5);
+  });
+
+  it('a block that decodes to another length than at load time is UAI_SQFS_CORRUPTED, naming the block', async () => {
+    const decompressor = counting(createDecompressor(1));
+    const { table, flat } = await inodeTable(decompressor);
+    decompressor.cut = true;
+    const pos = flat.length - 100 * 8192;
+    let caught: unknown;
+    try {
+      table.seek(pos, 16, 'test');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: 'UAI_SQFS_CORRUPTED', message: expect.stringMatching(/inode table at offset \d+: metadata block decoded to 8191 bytes, not the 8192/) });
+  });
+
+  it('an image whose inode table outgrows the cache walks and lists the same as unsquashfs sees it', async () => {
+    const opened = await SquashfsImage.open(new MemorySource(image, 'links.sqfs'));
+    let links = 0;
+    for await (const entry of opened.walk()) {
+      if (entry.type !== 'symlink') continue;
+      links++;
+      const n = Number(entry.path.slice(-5));
+      expect(Buffer.from(entry.target!).toString()).toBe(`/some/long/target/${'x'.repeat(150)}${n}`);
+    }
+    expect(links).toBe(6000);
+    expect(opened.inodeTotals().inodes).toBe(6011);
+  });
+});

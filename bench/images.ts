@@ -170,9 +170,11 @@ export async function prepareImages(
 
 /**
  * Room the rootfs-like tree takes on tmpfs, per entry, with a margin: the 600k-entry tree
- * takes ~6.3 GB there (~10.5 kB an entry: files of a few KiB fill whole pages).
+ * takes ~6.3 GB there (~10.5 kB an entry: files of a few KiB fill whole pages), so 7.4 GB
+ * are asked for (16 KiB asked for 9.8 GB, more than this 23 GiB VM had free while a
+ * registry and s3rver held a 600k image, and the tree went to the slow ext4).
  */
-const TREE_BYTES_PER_ENTRY = 16 * 1024;
+export const TREE_BYTES_PER_ENTRY = 12 * 1024;
 /** Memory left to everything else while the tree sits on tmpfs (this VM has no swap). */
 const KEEP_FREE = 2 * 1024 * MiB;
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCRATCH_NAME, TMPFS_MAGIC, baselineScratch } from '../../bench/scenario-build.ts';
-import { scaleTmpfsName, scaleTreeDir } from '../../bench/images.ts';
+import { TREE_BYTES_PER_ENTRY, scaleTmpfsName, scaleTreeDir } from '../../bench/images.ts';
 
 const shm = existsSync('/dev/shm') && statfsSync('/dev/shm').type === TMPFS_MAGIC ? mkdtempSync('/dev/shm/uai-scratch-test-') : undefined;
 const disk = mkdtempSync(join(tmpdir(), 'uai-scratch-test-'));
@@ -51,12 +51,12 @@ describe("bench: the scale tree's dir", () => {
   it('falls back to the work dir when tmpfs or the memory has no room for it, or the base is not tmpfs', () => {
     if (!shm) throw new Error('this test needs a tmpfs /dev/shm (Debian has one)');
     const onDisk = { dir: join(disk, 'quick', 'trees', 'rootfs30k'), onTmpfs: false };
-    // 30k entries need ~0.5 GB: not with 1 GiB of free memory (2 GiB stay free for the rest)…
+    // 30k entries need ~0.4 GB: not with 1 GiB of free memory (2 GiB stay free for the rest)…
     expect(scaleTreeDir(disk, 'quick', 30_000, shm, 1 * GiB)).toEqual(onDisk);
     expect(scaleTreeDir(disk, 'quick', 30_000, shm, 64 * GiB)).toEqual({ dir: join(shm, scaleTmpfsName(disk, 'quick')), onTmpfs: true });
     // …nor when tmpfs is smaller than the tree.
     const { bavail, bsize } = statfsSync(shm);
-    expect(scaleTreeDir(disk, 'quick', Math.ceil((bavail * bsize) / 16384) + 1, shm, Number.MAX_SAFE_INTEGER)).toEqual(onDisk);
+    expect(scaleTreeDir(disk, 'quick', Math.ceil((bavail * bsize) / TREE_BYTES_PER_ENTRY) + 1, shm, Number.MAX_SAFE_INTEGER)).toEqual(onDisk);
     expect(scaleTreeDir(disk, 'quick', 30_000, disk, 64 * GiB)).toEqual(onDisk);
   });
 });

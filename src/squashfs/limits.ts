@@ -22,6 +22,8 @@ export interface Limits {
   /**
    * Most bytes one metadata table (inodes, directories, xattrs) may decompress to
    * (default 512 MiB; a 600k-entry rootfs needs a few tens of MiB). Stops metadata bombs.
+   * It also bounds the table on disk, which is read whole: more than this plus 2 bytes
+   * per 8 KiB (what full blocks stored uncompressed take) is refused before it is read.
    */
   maxMetadataBytes: number;
 }

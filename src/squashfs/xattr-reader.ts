@@ -2,7 +2,10 @@
  * Extended attributes. The superblock points at a 16-byte header (u64 kv_start, u32
  * xattr_ids, u32 unused) followed by the locations of the xattr-id blocks. An xattr id
  * (16 B: u64 ref, u32 count, u32 size) points into the key/value area
- * (`[kv_start, first id block)`, as squashfs-tools reads it), a `MetadataTable`.
+ * (`[kv_start, first id block)`, as squashfs-tools reads it). Unlike the inode and
+ * directory tables, that area is kept decoded whole: it is small (~125 KB for a 600k-entry
+ * rootfs), and values handed out are views into it, so however many pairs refer to one
+ * out-of-line value, memory stays bounded by the area (limits.maxMetadataBytes).
  * Values may be out of line (type bit 0x100): an 8-byte ref to the real value record.
  */
 import type { ByteSource } from '../source/byte-source.ts';
@@ -24,6 +27,9 @@ export class XattrReader {
   readonly #ids: DataView | undefined;
   readonly count: number;
   readonly #kv: MetadataTable | undefined;
+  /** The whole key/value area decoded, and a view of it. */
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
   readonly #cache = new Map<number, ReadonlyMap<string, Uint8Array>>();
   readonly #onWarning: WarningHandler | undefined;
   readonly #tableStart: number | undefined;
@@ -35,6 +41,8 @@ export class XattrReader {
     this.#ids = ids;
     this.count = count;
     this.#kv = kv;
+    this.#bytes = kv && kv.length > 0 ? kv.bytesAt(0, kv.length, T) : new Uint8Array(0);
+    this.#view = viewOf(this.#bytes);
     this.#tableStart = tableStart;
     this.#onWarning = onWarning;
     this.firstBlock = kv?.start;
@@ -103,26 +111,25 @@ export class XattrReader {
     if (count * 8 > kv.remaining(pos)) {
       throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', T, kv.imageOffset(pos), `${what}: ${count} pairs cannot fit in the ${kv.remaining(pos)} bytes left`);
     }
+    const view = this.#view;
     const out = new Map<string, Uint8Array>();
     for (let i = 0; i < count; i++) {
-      const k = kv.seek(pos, 4, `${what} key ${i}`);
-      const type = kv.view.getUint16(k, true);
-      const nameSize = kv.view.getUint16(k + 2, true);
+      kv.need(pos, 4, `${what} key ${i}`);
+      const type = view.getUint16(pos, true);
+      const nameSize = view.getUint16(pos + 2, true);
       kv.need(pos + 4, nameSize + 4, `${what} key ${i}`);
-      const nameBytes = kv.bytesAt(pos + 4, nameSize, `${what} key ${i}`);
+      const nameBytes = this.#bytes.subarray(pos + 4, pos + 4 + nameSize);
       pos += 4 + nameSize;
-      const v = kv.seek(pos, 4, `${what} key ${i}`);
-      let vsize = kv.view.getUint32(v, true);
+      let vsize = view.getUint32(pos, true);
       let valuePos = pos + 4;
       kv.need(valuePos, vsize, `${what} value ${i}`);
       pos = valuePos + vsize;
       if (type & 0x100) {
         if (vsize !== 8) throw new SquashfsError('UAI_SQFS_CORRUPTED', T, kv.imageOffset(valuePos), `${what}: out-of-line value reference is ${vsize} bytes, not 8`);
-        const r = kv.seek(valuePos, 8, `${what} value ref`);
-        const valueRef = readRef(kv.view, r, T, kv.imageOffset(valuePos), `${what} value ref`);
+        const valueRef = readRef(view, valuePos, T, kv.imageOffset(valuePos), `${what} value ref`);
         const at = kv.resolve(refBlock(valueRef), refOffset(valueRef), `${what} out-of-line value`);
-        const o = kv.seek(at, 4, `${what} out-of-line value`);
-        vsize = kv.view.getUint32(o, true);
+        kv.need(at, 4, `${what} out-of-line value`);
+        vsize = view.getUint32(at, true);
         valuePos = at + 4;
         kv.need(valuePos, vsize, `${what} out-of-line value`);
       }
@@ -138,7 +145,7 @@ export class XattrReader {
         });
         continue;
       }
-      out.set(prefix + utf8.decode(nameBytes), kv.bytesAt(valuePos, vsize, `${what} value ${i}`));
+      out.set(prefix + utf8.decode(nameBytes), this.#bytes.subarray(valuePos, valuePos + vsize));
     }
     return out;
   }

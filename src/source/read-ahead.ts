@@ -231,7 +231,8 @@ export class ReadAheadSource implements ByteSource {
   /**
    * Frees the windows that lie wholly inside the ranges (pinned tail windows too: their
    * buffers go to the next fetches) and makes those that only overlap them evictable.
-   * A window still being read by `readInto` is freed when that read is done.
+   * A range that reaches the source's end ends the tail's pinning altogether. A window
+   * still being read by `readInto` is freed when that read is done.
    */
   release(ranges: ReadonlyArray<{ offset: number; length: number }>): void {
     if (this.#closed) return;
@@ -239,8 +240,9 @@ export class ReadAheadSource implements ByteSource {
       if (r.length <= 0 || r.offset >= this.size) continue;
       const start = Math.max(0, r.offset);
       const end = Math.min(this.size, r.offset + r.length);
-      // The whole tail released: later reads of it are cached like any other.
-      if (start <= this.#tailStart && end >= this.size) this.#tailStart = this.size;
+      // The source's end released: whatever the tail pinned, and later reads of it, are
+      // cached like any other window (the tables the pin was for have been read).
+      if (end >= this.size) this.#unpinAll();
       for (let i = Math.floor(start / this.#window); i * this.#window < end; i++) {
         const entry = this.#cache.get(i);
         if (!entry) continue;
@@ -256,6 +258,15 @@ export class ReadAheadSource implements ByteSource {
       }
     }
     this.#evict();
+  }
+
+  #unpinAll(): void {
+    this.#tailStart = this.size;
+    for (const entry of this.#cache.values()) {
+      if (!entry.pinned) continue;
+      entry.pinned = false;
+      this.#cachedBytes += entry.bytes;
+    }
   }
 
   async close(): Promise<void> {

@@ -104,9 +104,10 @@ export class SquashfsImage {
     }
     const inodes = await MetadataTable.load(source, decompressor, { name: 'inode table', start: sb.inodeTableStart, end: sb.directoryTableStart, maxBytes: limits.maxMetadataBytes, signal });
     const directories = await MetadataTable.load(source, decompressor, { name: 'directory table', start: sb.directoryTableStart, end: directoryEnd, maxBytes: limits.maxMetadataBytes, signal });
-    // Every table from the inode table to the end is decoded in memory now: nothing reads
-    // those bytes again, so a caching source can free them (S3: the pinned 8 MiB tail).
-    source.release?.([{ offset: sb.inodeTableStart, length: sb.bytesUsed - sb.inodeTableStart }]);
+    // Every table from the inode table to the end is in memory now: nothing reads those
+    // bytes again, nor the padding after bytes_used, so a caching source can free them
+    // (S3: the pinned 8 MiB tail).
+    source.release?.([{ offset: sb.inodeTableStart, length: source.size - sb.inodeTableStart }]);
     const ctx: ImageContext = { source, superblock: sb, decompressor, inodes, directories, ids, fragments, xattrs, limits, onWarning };
     return new SquashfsImage(ctx, compressorOptions);
   }

@@ -253,20 +253,48 @@ describe('ReadAheadSource', () => {
     await src.close();
   });
 
-  it('release(): a window that only overlaps the range stays readable and becomes evictable', async () => {
+  it('release(): a window that only overlaps the range stays readable and becomes evictable; pinned ones outside stay', async () => {
     const backend = new CountingSource(data);
     const window = 16 * 1024;
     const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 0, cacheBytes: 2 * window, tailBytes: 64 * 1024 });
+    const fetches = () => src.stats.backendReads;
     const lastWindow = Math.floor((data.length - 1) / window) * window;
-    // A window straddling the released range's start keeps its cached bytes.
-    await src.read(lastWindow - window, window + 100);
-    const before = backend.requests.length;
-    src.release([{ offset: lastWindow - window + 100, length: data.length }]);
-    expect(Buffer.from(await src.read(lastWindow - window, 100)).equals(data.subarray(lastWindow - window, lastWindow - window + 100))).toBe(true);
-    expect(backend.requests.length).toBe(before);
-    // The window wholly inside was dropped.
-    await src.read(lastWindow, 100);
-    expect(backend.requests.length).toBe(before + 1);
+    // Pin the last four windows: a, b, c (full) and the short last one.
+    const a = lastWindow - 3 * window;
+    await src.read(a, data.length - a);
+    const pinned = fetches();
+    // Release from inside a to the end of b: a only overlaps, b is wholly inside, c and the
+    // last window are outside.
+    src.release([{ offset: a + 100, length: 2 * window - 100 }]);
+    expect(Buffer.from(await src.read(a, 100)).equals(data.subarray(a, a + 100))).toBe(true);
+    expect(fetches()).toBe(pinned);
+    await src.read(a + window, 100);
+    expect(fetches()).toBe(pinned + 1); // b was dropped
+    // Stream more than the cache holds: a (now evictable) goes, c and the last stay pinned.
+    for (let o = 0; o < 10 * window; o += window) await src.read(o, 100);
+    const streamed = fetches();
+    await src.read(a + 2 * window, 100);
+    await src.read(data.length - 100, 100);
+    expect(fetches()).toBe(streamed);
+    await src.read(a, 100);
+    expect(fetches()).toBe(streamed + 1);
+    await src.close();
+  });
+
+  it('release(): a range that reaches the end unpins the whole tail, windows before the range too', async () => {
+    const backend = new CountingSource(data);
+    const window = 16 * 1024;
+    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 0, cacheBytes: 2 * window, tailBytes: 64 * 1024 });
+    const fetches = () => src.stats.backendReads;
+    const tailStart = data.length - 64 * 1024;
+    await src.read(tailStart, 64 * 1024);
+    // Only the last window is released, as when a reader's tables start late in the tail.
+    const lastWindow = Math.floor((data.length - 1) / window) * window;
+    src.release([{ offset: lastWindow, length: data.length - lastWindow }]);
+    for (let o = 0; o < 10 * window; o += window) await src.read(o, 100);
+    const streamed = fetches();
+    await src.read(tailStart, 100);
+    expect(fetches()).toBe(streamed + 1);
     await src.close();
   });
 

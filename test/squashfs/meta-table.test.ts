@@ -5,7 +5,7 @@
  * block that decodes differently the second time is an error, not wrong bytes.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -154,4 +154,23 @@ describe('MetadataTable', () => {
     expect(withValue).toBe(300);
     expect(buffers.size).toBe(1);
   });
+
+  it('no reader reads `view` or `bytes` in the same expression as the seek that sets them', () => {
+    // `table.view.getUint32(table.seek(…))` evaluates `table.view` first: the view from
+    // before the seek. Every caller must seek into a variable, then read.
+    const srcDir = join(import.meta.dirname, '../../src/squashfs');
+    const trap = /\.(view|bytes)\b[^;\n]*\.seek\(/;
+    const offenders: string[] = [];
+    let seekers = 0;
+    for (const file of readdirSync(srcDir).filter((f) => f.endsWith('.ts') && f !== 'meta-reader.ts')) {
+      const lines = readFileSync(join(srcDir, file), 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        if (line.includes('.seek(')) seekers++;
+        if (trap.test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(seekers).toBeGreaterThan(5);
+    expect(offenders).toEqual([]);
+  });
 });
+

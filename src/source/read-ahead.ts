@@ -251,9 +251,8 @@ export class ReadAheadSource implements ByteSource {
           this.#drop(i, entry);
           entry.evicted = true;
           this.#recycle(entry);
-        } else if (entry.pinned) {
-          entry.pinned = false;
-          this.#cachedBytes += entry.bytes;
+        } else {
+          this.#unpin(entry);
         }
       }
     }
@@ -262,11 +261,14 @@ export class ReadAheadSource implements ByteSource {
 
   #unpinAll(): void {
     this.#tailStart = this.size;
-    for (const entry of this.#cache.values()) {
-      if (!entry.pinned) continue;
-      entry.pinned = false;
-      this.#cachedBytes += entry.bytes;
-    }
+    for (const entry of this.#cache.values()) this.#unpin(entry);
+  }
+
+  /** A pinned window becomes an ordinary one: counted in the cache, evictable. */
+  #unpin(entry: Window): void {
+    if (!entry.pinned) return;
+    entry.pinned = false;
+    this.#cachedBytes += entry.bytes;
   }
 
   async close(): Promise<void> {

@@ -63,6 +63,11 @@ export function metadataBlockSize(header: number, table: string, offset: number)
   return size;
 }
 
+/** The u16 little-endian block header at `at`. */
+function headerAt(raw: Uint8Array, at: number): number {
+  return raw[at]! | (raw[at + 1]! << 8);
+}
+
 export interface MetadataTableOptions {
   /** A name for messages: `inode table`, `directory table`, `xattr table`. */
   name: string;
@@ -138,7 +143,7 @@ export class MetadataTable {
       if ((diskStarts.length & 255) === 255) throwIfAborted(signal);
       const pos = start + rel;
       if (rel + 2 > region) throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', name, pos, `metadata block header passes the table end ${end}`);
-      const header = raw[rel]! | (raw[rel + 1]! << 8);
+      const header = headerAt(raw, rel);
       const size = metadataBlockSize(header, name, pos);
       if (rel + 2 + size > region) {
         throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', name, pos, `metadata block of ${size} bytes passes the table end ${end}`);
@@ -263,7 +268,7 @@ export class MetadataTable {
       this.#cache.delete(index);
     } else {
       const rel = this.#diskStarts[index]!;
-      const header = this.#raw[rel]! | (this.#raw[rel + 1]! << 8);
+      const header = headerAt(this.#raw, rel);
       const pos = this.start + rel;
       const bytes = decodeMetadataBlock(this.#decompressor, header, this.#raw.subarray(rel + 2, this.#diskStarts[index + 1]!), this.name, pos);
       const expected = this.#memStarts[index + 1]! - this.#memStarts[index]!;

@@ -57,6 +57,24 @@ class IntoSource extends CountingSource {
 
 
 
+/**
+ * A cache of two 16 KiB windows over `backend` with a 64 KiB pinned tail, what the
+ * release() tests start from; `stream()` reads through ten windows from the start, more
+ * than the cache holds, so whatever is evictable is evicted.
+ */
+function pinnedTail(backend: ByteSource) {
+  const window = 16 * 1024;
+  const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 0, cacheBytes: 2 * window, tailBytes: 64 * 1024 });
+  const fetches = () => src.stats.backendReads;
+  const stream = async () => {
+    for (let o = 0; o < 10 * window; o += window) {
+      if (backend.readInto) await src.readInto(o, new Uint8Array(100));
+      else await src.read(o, 100);
+    }
+  };
+  return { window, src, fetches, stream };
+}
+
 describe('ReadAheadSource', () => {
   it('answers many small reads with few backend requests, with the right bytes', async () => {
     const backend = new CountingSource(data);
@@ -222,9 +240,7 @@ describe('ReadAheadSource', () => {
 
   it('release(): frees pinned tail windows (their buffers serve later fetches) and stops pinning the tail', async () => {
     const backend = new IntoSource(data);
-    const window = 16 * 1024;
-    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 0, cacheBytes: 2 * window, tailBytes: 64 * 1024 });
-    const fetches = () => src.stats.backendReads;
+    const { window, src, fetches, stream } = pinnedTail(backend);
     // Read the whole 64 KiB tail (five windows, the first only partly inside it).
     const tailStart = data.length - 64 * 1024;
     const tailWindows = Math.floor((data.length - 1) / window) - Math.floor(tailStart / window) + 1;
@@ -232,7 +248,7 @@ describe('ReadAheadSource', () => {
     await src.readInto(tailStart, target);
     expect(fetches()).toBe(tailWindows);
     // Pinned: streaming far more than the cache holds does not evict it.
-    for (let o = 0; o < 10 * window; o += window) await src.readInto(o, new Uint8Array(100));
+    await stream();
     await src.readInto(tailStart, target);
     expect(fetches()).toBe(tailWindows + 10);
     const buffersBefore = backend.buffers.size;
@@ -246,7 +262,7 @@ describe('ReadAheadSource', () => {
     expect(fetches()).toBe(2 * tailWindows + 10 - 1);
     expect(backend.buffers.size).toBe(buffersBefore + 1);
     // …and is no longer pinned: a stream evicts it like any window.
-    for (let o = 0; o < 10 * window; o += window) await src.readInto(o, new Uint8Array(100));
+    await stream();
     const afterSecondStream = fetches();
     await src.readInto(data.length - 100, new Uint8Array(100));
     expect(fetches()).toBe(afterSecondStream + 1);
@@ -254,10 +270,7 @@ describe('ReadAheadSource', () => {
   });
 
   it('release(): a window that only overlaps the range stays readable and becomes evictable; pinned ones outside stay', async () => {
-    const backend = new CountingSource(data);
-    const window = 16 * 1024;
-    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 0, cacheBytes: 2 * window, tailBytes: 64 * 1024 });
-    const fetches = () => src.stats.backendReads;
+    const { window, src, fetches, stream } = pinnedTail(new CountingSource(data));
     const lastWindow = Math.floor((data.length - 1) / window) * window;
     // Pin the last four windows: a, b, c (full) and the short last one.
     const a = lastWindow - 3 * window;
@@ -271,7 +284,7 @@ describe('ReadAheadSource', () => {
     await src.read(a + window, 100);
     expect(fetches()).toBe(pinned + 1); // b was dropped
     // Stream more than the cache holds: a (now evictable) goes, c and the last stay pinned.
-    for (let o = 0; o < 10 * window; o += window) await src.read(o, 100);
+    await stream();
     const streamed = fetches();
     await src.read(a + 2 * window, 100);
     await src.read(data.length - 100, 100);
@@ -282,16 +295,13 @@ describe('ReadAheadSource', () => {
   });
 
   it('release(): a range that reaches the end unpins the whole tail, windows before the range too', async () => {
-    const backend = new CountingSource(data);
-    const window = 16 * 1024;
-    const src = new ReadAheadSource(backend, { windowSize: window, readAhead: 0, cacheBytes: 2 * window, tailBytes: 64 * 1024 });
-    const fetches = () => src.stats.backendReads;
+    const { window, src, fetches, stream } = pinnedTail(new CountingSource(data));
     const tailStart = data.length - 64 * 1024;
     await src.read(tailStart, 64 * 1024);
     // Only the last window is released, as when a reader's tables start late in the tail.
     const lastWindow = Math.floor((data.length - 1) / window) * window;
     src.release([{ offset: lastWindow, length: data.length - lastWindow }]);
-    for (let o = 0; o < 10 * window; o += window) await src.read(o, 100);
+    await stream();
     const streamed = fetches();
     await src.read(tailStart, 100);
     expect(fetches()).toBe(streamed + 1);

@@ -1,19 +1,21 @@
 /**
  * zstd in SquashFS is one zstd frame per block (`ZSTD_compressCCtx`). node:zlib has a
  * zstd decoder since Node 22.15 / 23.8; `maxOutputLength` bounds the output and the async
- * call runs in the libuv threadpool. node:zlib returns short output for a truncated
- * frame without an error, so the caller's exact-length check is what catches that.
+ * path runs in the libuv threadpool, on long-lived ZstdDecompress streams reset between
+ * blocks (zlib-lanes.ts). node:zlib returns short output for a truncated frame without an
+ * error, so the caller's exact-length check is what catches that.
  */
 import * as zlib from 'node:zlib';
 import type { Decompressor } from './decompressor.ts';
 import { checkMaxOutput, checkOutput, decompressError } from './fail.ts';
+import { laneOptions, ZlibLanes, type ZlibDecoderFactory } from './zlib-lanes.ts';
 
 type ZstdSync = (input: Uint8Array, options: zlib.ZlibOptions) => Buffer;
-type ZstdAsync = (input: Uint8Array, options: zlib.ZlibOptions, cb: (err: Error | null, out: Buffer) => void) => void;
+type ZstdStream = (options: zlib.ZlibOptions) => ReturnType<ZlibDecoderFactory>;
 
 // Looked up at run time so that an older Node fails with a clear error, not at import.
 const zstdSync = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
-const zstdAsync = (zlib as unknown as { zstdDecompress?: ZstdAsync }).zstdDecompress;
+const zstdStream = (zlib as unknown as { createZstdDecompress?: ZstdStream }).createZstdDecompress;
 
 function zstdOptions(maxOutput: number): zlib.ZlibOptions {
   // One byte over the limit: a block that fills the limit exactly then ends inside the
@@ -30,11 +32,12 @@ function frameCheck(input: Uint8Array): void {
 }
 
 export function createZstdDecompressor(): Decompressor {
-  if (!zstdSync || !zstdAsync) {
+  if (!zstdSync || !zstdStream) {
     throw decompressError('zstd', `this Node (${process.version}) has no zstd in node:zlib; use Node >= 22.15`);
   }
   const sync = zstdSync;
-  const async = zstdAsync;
+  const stream = zstdStream;
+  const lanes = new ZlibLanes('zstd', (chunkSize) => stream(laneOptions(chunkSize)), 'damaged zstd frame or output over the limit');
   return {
     name: 'zstd',
     decompressSync(input, maxOutput) {
@@ -51,18 +54,7 @@ export function createZstdDecompressor(): Decompressor {
     async decompress(input, maxOutput) {
       checkMaxOutput('zstd', maxOutput);
       frameCheck(input);
-      return await new Promise((resolve, reject) => {
-        async(input, zstdOptions(maxOutput), (err, out) => {
-          if (err) reject(decompressError('zstd', 'damaged zstd frame or output over the limit', err));
-          else {
-            try {
-              resolve(checkOutput('zstd', out, maxOutput));
-            } catch (e) {
-              reject(e);
-            }
-          }
-        });
-      });
+      return await lanes.decode(input, maxOutput);
     },
   };
 }

@@ -203,8 +203,9 @@ export class SquashfsImage {
     return stats;
   }
 
-  /** Closes the source the image was opened on. */
+  /** Closes the source the image was opened on and frees the decoder streams kept between blocks. */
   async close(): Promise<void> {
+    this.#ctx.decompressor.close?.();
     await this.#ctx.source.close();
   }
 }

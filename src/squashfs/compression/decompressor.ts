@@ -16,4 +16,6 @@ export interface Decompressor {
    * promise settles (the reader recycles it afterwards); the output must not alias it.
    */
   decompress(input: Uint8Array, maxOutput: number): Promise<Uint8Array>;
+  /** Frees what the codec keeps between blocks (gzip/zstd: idle decoder streams); later calls still work. */
+  close?(): void;
 }

@@ -18,12 +18,18 @@ function zlibOptions(maxOutput: number): ZlibOptions {
   return { chunkSize: Math.max(64, maxOutput + 1), maxOutputLength: maxOutput };
 }
 
+/**
+ * The stream behind a gzip lane. Every write is final (`Z_FINISH`). `windowBits: 15`:
+ * `reset()` keeps the window size of the first block's header, and zlib refuses a later
+ * header that asks for more, so a lane left at a small window would reject valid blocks
+ * of a larger one; 15, the most zlib allows, accepts every header.
+ */
+export function gzipLaneStream(chunkSize: number): Inflate {
+  return new Inflate(laneOptions(chunkSize, { flush: constants.Z_FINISH, windowBits: 15 }));
+}
+
 export function createGzipDecompressor(): Decompressor {
-  const lanes = new ZlibLanes(
-    'gzip',
-    (chunkSize) => new Inflate(laneOptions(chunkSize, { flush: constants.Z_FINISH })),
-    'damaged zlib stream or output over the limit',
-  );
+  const lanes = new ZlibLanes('gzip', gzipLaneStream, 'damaged zlib stream or output over the limit');
   return {
     name: 'gzip',
     decompressSync(input, maxOutput) {
@@ -38,6 +44,9 @@ export function createGzipDecompressor(): Decompressor {
     },
     decompress(input, maxOutput) {
       return lanes.decode(input, maxOutput);
+    },
+    close() {
+      lanes.close();
     },
   };
 }

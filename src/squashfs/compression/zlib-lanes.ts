@@ -1,18 +1,21 @@
 /**
  * Long-lived node:zlib decoder streams ("lanes") for the async path of gzip and zstd: one
- * lane per block in flight, `reset()` between blocks, so a block costs one trip through
- * the libuv pool instead of a new stream, a new zlib context (32 KiB window and state)
- * and its teardown. node:zlib has no public call that runs one block through a reused
- * context, so this drives the documented stream API:
+ * lane per block in flight, `reset()` between blocks, so a block no longer costs a new
+ * stream, a new zlib context (state and window) and their teardown. node:zlib has no public
+ * call that runs one block through a reused context, so this drives the documented stream
+ * API:
  *
  * - the block is one `write()`; the stream's `flush` option makes every write final
- *   (inflate's `Z_FINISH`), so a block that ends early is an "unexpected end of file"
- *   error, as with the one-shot `inflate()`;
+ *   (inflate's `Z_FINISH`, zstd's `ZSTD_e_end`), so a block that ends early is an
+ *   "unexpected end of file" error, as with the one-shot calls. A block that fills the
+ *   output buffer exactly takes two trips through the libuv pool: node:zlib asks the
+ *   codec once more when no output space is left, and finds the end;
  * - output arrives as `'data'` events before the write's callback; it is counted as it
  *   arrives and the lane is destroyed the moment it passes `maxOutput` (node:zlib checks
  *   `destroyed` before asking zlib for more), so a bomb stops at the limit;
- * - `bytesWritten` (input consumed) tells whether bytes followed the end of the stream:
- *   node:zlib then ends the readable side, so that lane is retired, not reused;
+ * - `bytesWritten` (input consumed) tells whether bytes followed the end of an inflate
+ *   stream: node:zlib then ends the readable side, so that lane is retired, not reused
+ *   (zstd reads such bytes as the start of another frame, see zstd.ts);
  * - any error destroys the lane; the next block gets a new one.
  *
  * Output comes in `chunkSize` (= block size) buffers that a stream fills one after the
@@ -116,6 +119,11 @@ class Lane {
     this.usable = false;
     if (!this.#stream.destroyed) this.#stream.destroy();
   }
+
+  /** Frees the stream and its zlib context now rather than at the next GC. */
+  destroy(): void {
+    this.#retire();
+  }
 }
 
 /** A set of lanes for one decompressor (one image): lanes are made on demand and reused. */
@@ -124,6 +132,7 @@ export class ZlibLanes {
   readonly #factory: ZlibDecoderFactory;
   readonly #reason: string;
   readonly #idle: Lane[] = [];
+  #closed = false;
   /** Lanes made so far (tests check that blocks reuse them). */
   created = 0;
 
@@ -139,17 +148,24 @@ export class ZlibLanes {
     const lane = this.#take(Math.max(64, maxOutput));
     return await new Promise((resolve, reject) => {
       lane.run(input, maxOutput, (err, out) => {
-        if (lane.usable && this.#idle.length < MAX_IDLE) this.#idle.push(lane);
+        if (lane.usable && !this.#closed && this.#idle.length < MAX_IDLE) this.#idle.push(lane);
+        else lane.destroy();
         if (err) reject(decompressError(this.#codec, this.#reason, err));
         else resolve(out!);
       });
     });
   }
 
+  /** Destroys the idle lanes; blocks in flight finish, and their lanes are destroyed then. */
+  close(): void {
+    this.#closed = true;
+    for (const lane of this.#idle.splice(0)) lane.destroy();
+  }
+
   #take(chunkSize: number): Lane {
     for (let i = this.#idle.length - 1; i >= 0; i--) {
       const lane = this.#idle[i]!;
-      if (!lane.usable) this.#idle.splice(i, 1);
+      if (!lane.usable) this.#idle.splice(i, 1)[0]!.destroy();
       else if (lane.chunkSize === chunkSize) {
         this.#idle.splice(i, 1);
         return lane;

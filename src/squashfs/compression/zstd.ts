@@ -2,8 +2,8 @@
  * zstd in SquashFS is one zstd frame per block (`ZSTD_compressCCtx`). node:zlib has a
  * zstd decoder since Node 22.15 / 23.8; `maxOutputLength` bounds the output and the async
  * path runs in the libuv threadpool, on long-lived ZstdDecompress streams reset between
- * blocks (zlib-lanes.ts). node:zlib returns short output for a truncated frame without an
- * error, so the caller's exact-length check is what catches that.
+ * blocks (zlib-lanes.ts). A truncated frame is an "unexpected end of file" error on both
+ * paths: the one-shot call ends its frame, and every lane write does (`ZSTD_e_end`).
  */
 import * as zlib from 'node:zlib';
 import type { Decompressor } from './decompressor.ts';
@@ -16,11 +16,17 @@ type ZstdStream = (options: zlib.ZlibOptions) => ReturnType<ZlibDecoderFactory>;
 // Looked up at run time so that an older Node fails with a clear error, not at import.
 const zstdSync = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
 const zstdStream = (zlib as unknown as { createZstdDecompress?: ZstdStream }).createZstdDecompress;
+/** `ZSTD_e_end` (2), the flush flag that ends a frame. */
+const ZSTD_E_END = (zlib.constants as unknown as { ZSTD_e_end?: number }).ZSTD_e_end ?? 2;
 
 function zstdOptions(maxOutput: number): zlib.ZlibOptions {
   // One byte over the limit: a block that fills the limit exactly then ends inside the
   // first chunk, instead of making zlib allocate a second, unused chunk to find the end.
   return { chunkSize: Math.max(64, maxOutput + 1), maxOutputLength: maxOutput };
+}
+
+function noZstd(): Error {
+  return decompressError('zstd', `this Node (${process.version}) has no zstd in node:zlib; use Node >= 22.15`);
 }
 
 function frameCheck(input: Uint8Array): void {
@@ -31,13 +37,22 @@ function frameCheck(input: Uint8Array): void {
   }
 }
 
+/**
+ * The stream behind a zstd lane. Every write ends a frame (`ZSTD_e_end`): without it
+ * node:zlib does not check that the frame was complete, and a truncated block would come
+ * back short instead of failing. Bytes after the frame are read as the start of another
+ * frame (an error, or output past the limit): stricter than the one-shot call, which
+ * ignores them.
+ */
+export function zstdLaneStream(chunkSize: number): ReturnType<ZlibDecoderFactory> {
+  if (!zstdStream) throw noZstd();
+  return zstdStream(laneOptions(chunkSize, { flush: ZSTD_E_END }));
+}
+
 export function createZstdDecompressor(): Decompressor {
-  if (!zstdSync || !zstdStream) {
-    throw decompressError('zstd', `this Node (${process.version}) has no zstd in node:zlib; use Node >= 22.15`);
-  }
+  if (!zstdSync || !zstdStream) throw noZstd();
   const sync = zstdSync;
-  const stream = zstdStream;
-  const lanes = new ZlibLanes('zstd', (chunkSize) => stream(laneOptions(chunkSize)), 'damaged zstd frame or output over the limit');
+  const lanes = new ZlibLanes('zstd', (chunkSize) => zstdLaneStream(chunkSize), 'damaged zstd frame or output over the limit');
   return {
     name: 'zstd',
     decompressSync(input, maxOutput) {
@@ -55,6 +70,9 @@ export function createZstdDecompressor(): Decompressor {
       checkMaxOutput('zstd', maxOutput);
       frameCheck(input);
       return await lanes.decode(input, maxOutput);
+    },
+    close() {
+      lanes.close();
     },
   };
 }

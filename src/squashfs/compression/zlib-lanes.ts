@@ -11,8 +11,8 @@
  *   output buffer exactly takes two trips through the libuv pool: node:zlib asks the
  *   codec once more when no output space is left, and finds the end;
  * - output arrives as `'data'` events before the write's callback; it is counted as it
- *   arrives and the lane is destroyed the moment it passes `maxOutput` (node:zlib checks
- *   `destroyed` before asking zlib for more), so a bomb stops at the limit;
+ *   arrives and the lane is destroyed once it passes `maxOutput` (node:zlib checks
+ *   `destroyed` before it hands out more), so a bomb stops a chunk past the limit;
  * - `bytesWritten` (input consumed) tells whether bytes followed the end of an inflate
  *   stream: node:zlib then ends the readable side, so that lane is retired, not reused
  *   (zstd reads such bytes as the start of another frame, see zstd.ts);
@@ -102,33 +102,29 @@ class Lane {
     if (!job) return;
     job.length += chunk.length;
     if (job.length > job.max) {
-      // Destroyed now, not a microtask later: node:zlib checks `destroyed` right after
-      // this event before it asks the codec for more output.
-      this.#fail(new Error(`output passes the limit of ${job.max} bytes`), true);
+      this.#fail(new Error(`output passes the limit of ${job.max} bytes`));
       return;
     }
     job.chunks.push(chunk);
   }
 
-  #fail(err: Error, now = false): void {
-    this.#retire(now);
+  #fail(err: Error): void {
+    this.#retire();
     const job = this.#job;
     this.#job = undefined;
     job?.settle(err);
   }
 
   /**
-   * Out of use at once; the stream is destroyed a microtask later unless `now`. Most
-   * retirements happen inside the stream's own write callback, and a stream destroyed
-   * there makes node:stream build an ERR_STREAM_DESTROYED (with its stack trace) for its
-   * finish callbacks: ~0.1 s of main-thread time over the 6,000 short blocks of the bench
-   * rootfs.
+   * Out of use at once; the stream is destroyed a microtask later. Most retirements happen
+   * inside the stream's own write callback, and a stream destroyed there makes node:stream
+   * build an ERR_STREAM_DESTROYED (with its stack trace) for its finish callbacks: ~0.1 s of
+   * main-thread time over the 6,000 short blocks of the bench rootfs. A bomb still stops:
+   * the microtask runs before node:zlib's next round, which finds the stream destroyed.
    */
-  #retire(now = false): void {
+  #retire(): void {
     this.usable = false;
-    if (this.#stream.destroyed) return;
-    if (now) this.#stream.destroy();
-    else queueMicrotask(() => this.#stream.destroy());
+    if (!this.#stream.destroyed) queueMicrotask(() => this.#stream.destroy());
   }
 
   /** Frees the stream and its zlib context soon (a microtask), rather than at the next GC. */

@@ -12,6 +12,8 @@ import type { Decompressor } from './decompressor.ts';
 import { checkMaxOutput, checkOutput, decompressError } from './fail.ts';
 import { laneOptions, ZlibLanes } from './zlib-lanes.ts';
 
+const DAMAGED = 'damaged zlib stream or output over the limit';
+
 function zlibOptions(maxOutput: number): ZlibOptions {
   // One byte over the limit: a block that fills the limit exactly then ends inside the
   // first chunk, instead of making zlib allocate a second, unused chunk to find the end.
@@ -29,7 +31,7 @@ export function gzipLaneStream(chunkSize: number): Inflate {
 }
 
 export function createGzipDecompressor(): Decompressor {
-  const lanes = new ZlibLanes('gzip', gzipLaneStream, 'damaged zlib stream or output over the limit');
+  const lanes = new ZlibLanes('gzip', gzipLaneStream, DAMAGED);
   return {
     name: 'gzip',
     decompressSync(input, maxOutput) {
@@ -38,7 +40,7 @@ export function createGzipDecompressor(): Decompressor {
       try {
         out = inflateSync(input, zlibOptions(maxOutput));
       } catch (err) {
-        throw decompressError('gzip', 'damaged zlib stream or output over the limit', err);
+        throw decompressError('gzip', DAMAGED, err);
       }
       return checkOutput('gzip', out, maxOutput);
     },

@@ -91,7 +91,7 @@ class Lane {
       //   (as with the one-shot call), but node:zlib has ended this stream;
       // - after a block shorter than a chunk: the rest of that chunk would take the start
       //   of the next block, which would then come in two pieces to be joined.
-      if (this.#stream.bytesWritten - consumedBefore < input.length || job.length % this.chunkSize !== 0) this.#retire();
+      if (this.#stream.bytesWritten - consumedBefore < input.length || job.length % this.chunkSize !== 0) this.retire();
       else this.#stream.reset();
       job.settle(undefined, job.chunks.length === 1 ? job.chunks[0]! : Buffer.concat(job.chunks, job.length));
     });
@@ -109,27 +109,23 @@ class Lane {
   }
 
   #fail(err: Error): void {
-    this.#retire();
+    this.retire();
     const job = this.#job;
     this.#job = undefined;
     job?.settle(err);
   }
 
   /**
-   * Out of use at once; the stream is destroyed a microtask later. Most retirements happen
-   * inside the stream's own write callback, and a stream destroyed there makes node:stream
-   * build an ERR_STREAM_DESTROYED (with its stack trace) for its finish callbacks: ~0.1 s of
-   * main-thread time over the 6,000 short blocks of the bench rootfs. A bomb still stops:
-   * the microtask runs before node:zlib's next round, which finds the stream destroyed.
+   * Out of use at once; the stream (and its zlib context) is destroyed a microtask later,
+   * rather than at the next GC. Most retirements happen inside the stream's own write
+   * callback, and a stream destroyed there makes node:stream build an ERR_STREAM_DESTROYED
+   * (with its stack trace) for its finish callbacks: ~0.1 s of main-thread time over the
+   * 6,000 short blocks of the bench rootfs. A bomb still stops: the microtask runs before
+   * node:zlib's next round, which finds the stream destroyed.
    */
-  #retire(): void {
+  retire(): void {
     this.usable = false;
     if (!this.#stream.destroyed) queueMicrotask(() => this.#stream.destroy());
-  }
-
-  /** Frees the stream and its zlib context soon (a microtask), rather than at the next GC. */
-  destroy(): void {
-    this.#retire();
   }
 }
 
@@ -150,13 +146,14 @@ export class ZlibLanes {
   }
 
   /** Decodes one block of at most `maxOutput` bytes; the input is not read after the promise settles. */
-  async decode(input: Uint8Array, maxOutput: number): Promise<Uint8Array> {
-    checkMaxOutput(this.#codec, maxOutput);
-    const lane = this.#take(Math.max(64, maxOutput));
-    return await new Promise((resolve, reject) => {
+  decode(input: Uint8Array, maxOutput: number): Promise<Uint8Array> {
+    // One promise per block; a bad `maxOutput` thrown in the executor becomes its rejection.
+    return new Promise((resolve, reject) => {
+      checkMaxOutput(this.#codec, maxOutput);
+      const lane = this.#take(Math.max(64, maxOutput));
       lane.run(input, maxOutput, (err, out) => {
         if (lane.usable && !this.#closed && this.#idle.length < MAX_IDLE) this.#idle.push(lane);
-        else lane.destroy();
+        else lane.retire();
         if (err) reject(decompressError(this.#codec, this.#reason, err));
         else resolve(out!);
       });
@@ -166,13 +163,13 @@ export class ZlibLanes {
   /** Destroys the idle lanes; blocks in flight finish, and their lanes are destroyed then. */
   close(): void {
     this.#closed = true;
-    for (const lane of this.#idle.splice(0)) lane.destroy();
+    for (const lane of this.#idle.splice(0)) lane.retire();
   }
 
   #take(chunkSize: number): Lane {
     for (let i = this.#idle.length - 1; i >= 0; i--) {
       const lane = this.#idle[i]!;
-      if (!lane.usable) this.#idle.splice(i, 1)[0]!.destroy();
+      if (!lane.usable) this.#idle.splice(i, 1)[0]!.retire();
       else if (lane.chunkSize === chunkSize) {
         this.#idle.splice(i, 1);
         return lane;

@@ -25,6 +25,8 @@ function zstdOptions(maxOutput: number): zlib.ZlibOptions {
   return { chunkSize: Math.max(64, maxOutput + 1), maxOutputLength: maxOutput };
 }
 
+const DAMAGED = 'damaged zstd frame or output over the limit';
+
 function noZstd(): Error {
   return decompressError('zstd', `this Node (${process.version}) has no zstd in node:zlib; use Node >= 22.15`);
 }
@@ -52,7 +54,7 @@ export function zstdLaneStream(chunkSize: number): ReturnType<ZlibDecoderFactory
 export function createZstdDecompressor(): Decompressor {
   if (!zstdSync || !zstdStream) throw noZstd();
   const sync = zstdSync;
-  const lanes = new ZlibLanes('zstd', (chunkSize) => zstdLaneStream(chunkSize), 'damaged zstd frame or output over the limit');
+  const lanes = new ZlibLanes('zstd', zstdLaneStream, DAMAGED);
   return {
     name: 'zstd',
     decompressSync(input, maxOutput) {
@@ -62,7 +64,7 @@ export function createZstdDecompressor(): Decompressor {
       try {
         out = sync(input, zstdOptions(maxOutput));
       } catch (err) {
-        throw decompressError('zstd', 'damaged zstd frame or output over the limit', err);
+        throw decompressError('zstd', DAMAGED, err);
       }
       return checkOutput('zstd', out, maxOutput);
     },

@@ -102,8 +102,17 @@ export class SquashfsImage {
     if (directoryEnd <= sb.directoryTableStart) {
       throw new SquashfsError('UAI_SQFS_OUT_OF_BOUNDS', 'superblock', 72, `directory table start ${sb.directoryTableStart} is not below the next table (${directoryEnd})`);
     }
-    const inodes = await MetadataTable.load(source, decompressor, { name: 'inode table', start: sb.inodeTableStart, end: sb.directoryTableStart, maxBytes: limits.maxMetadataBytes, signal });
-    const directories = await MetadataTable.load(source, decompressor, { name: 'directory table', start: sb.directoryTableStart, end: directoryEnd, maxBytes: limits.maxMetadataBytes, signal });
+    // The inode and directory tables share `decodedTableBytes`: both are kept decoded on small images.
+    const keep = limits.decodedTableBytes;
+    const inodes = await MetadataTable.load(source, decompressor, { name: 'inode table', start: sb.inodeTableStart, end: sb.directoryTableStart, maxBytes: limits.maxMetadataBytes, keepDecoded: keep, signal });
+    const directories = await MetadataTable.load(source, decompressor, {
+      name: 'directory table',
+      start: sb.directoryTableStart,
+      end: directoryEnd,
+      maxBytes: limits.maxMetadataBytes,
+      keepDecoded: keep - inodes.keptBytes,
+      signal,
+    });
     // Every table from the inode table to the end is in memory now: nothing reads those
     // bytes again, nor the padding after bytes_used, so a caching source can free them
     // (S3: the pinned 8 MiB tail).

@@ -26,6 +26,13 @@ export interface Limits {
    * per 8 KiB (what full blocks stored uncompressed take) is refused before it is read.
    */
   maxMetadataBytes: number;
+  /**
+   * Decoded bytes of the inode and directory tables kept from `open` (default 8 MiB,
+   * about 130k entries). Tables within it are decoded once; the tables of larger images
+   * stay compressed in memory and their blocks are decoded when read (again on each pass).
+   * Not a safety limit: it trades memory for the CPU of decoding metadata twice or more.
+   */
+  decodedTableBytes: number;
 }
 
 const GiB = 1024 * 1024 * 1024;
@@ -40,6 +47,7 @@ export function resolveLimits(imageBytes: number, partial: Partial<Limits> = {})
     maxLinkFollows: 40,
     fragmentCacheBlocks: 8,
     maxMetadataBytes: 512 * 1024 * 1024,
+    decodedTableBytes: 8 * 1024 * 1024,
   };
   for (const [key, value] of Object.entries(partial) as Array<[keyof Limits, number | undefined]>) {
     if (value === undefined) continue;

@@ -6,7 +6,9 @@
  * references resolve to a position in the concatenation of the decoded blocks and
  * entries that cross blocks read as one run. Blocks are decoded when read, and the last
  * few are cached: the decoded tables of a 600k-entry image would take ~36 MB for the
- * whole run, where the compressed region takes ~16 MB and the cache 512 KiB.
+ * whole run, where the compressed region takes ~16 MB and the cache 512 KiB. A table that
+ * decodes to at most `keepDecoded` bytes (a small image's) keeps the blocks `load`
+ * decoded instead and drops its compressed region: it is never decoded twice.
  */
 import type { ByteSource } from '../source/byte-source.ts';
 import type { Decompressor } from './compression/decompressor.ts';
@@ -77,6 +79,11 @@ export interface MetadataTableOptions {
   end: number;
   /** Most decompressed bytes (UAI_SQFS_LIMIT past it). */
   maxBytes: number;
+  /**
+   * Keep the decoded blocks when the table decodes to at most this many bytes (default
+   * 0: never). Saves decoding every block again on each pass, at the decoded size's memory.
+   */
+  keepDecoded?: number;
   signal?: AbortSignal;
 }
 
@@ -94,7 +101,9 @@ export class MetadataTable {
   /** Per block: on-disk start (relative to `start`) and decoded start; one extra entry at the end. */
   readonly #diskStarts: number[];
   readonly #memStarts: number[];
-  /** Decoded blocks by index, least recently used first. */
+  /** Every block decoded, by index, when the table was small enough to keep them (then `#raw` is empty). */
+  readonly #kept: Block[] | undefined;
+  /** Decoded blocks by index, least recently used first (tables not kept whole). */
   readonly #cache = new Map<number, Block>();
   #lastIndex = -1;
   #last: Block = { bytes: EMPTY, view: EMPTY_VIEW };
@@ -102,11 +111,21 @@ export class MetadataTable {
   bytes: Uint8Array = EMPTY;
   view: DataView = EMPTY_VIEW;
 
-  private constructor(name: string, start: number, end: number, raw: Uint8Array, decompressor: Decompressor, diskStarts: number[], memStarts: number[]) {
+  private constructor(
+    name: string,
+    start: number,
+    end: number,
+    raw: Uint8Array,
+    decompressor: Decompressor,
+    diskStarts: number[],
+    memStarts: number[],
+    kept: Block[] | undefined,
+  ) {
     this.name = name;
     this.start = start;
     this.end = end;
-    this.#raw = raw;
+    this.#kept = kept;
+    this.#raw = kept ? EMPTY : raw;
     this.#decompressor = decompressor;
     this.#diskStarts = diskStarts;
     this.#memStarts = memStarts;
@@ -117,11 +136,13 @@ export class MetadataTable {
 
   /**
    * Reads the region and decodes every block once, to check it and learn its length
-   * (the decoded bytes are not kept). The region itself is bounded first: a table whose
-   * blocks cannot decode to at most `maxBytes` is refused before it is read.
+   * (the decoded bytes are kept only within `keepDecoded`). The region itself is bounded
+   * first: a table whose blocks cannot decode to at most `maxBytes` is refused before it
+   * is read.
    */
   static async load(source: ByteSource, decompressor: Decompressor, options: MetadataTableOptions): Promise<MetadataTable> {
     const { name, start, end, signal, maxBytes } = options;
+    const keepDecoded = options.keepDecoded ?? 0;
     const region = end - start;
     // Stored blocks are never larger on disk than decoded, plus their 2-byte header.
     const mostOnDisk = maxBytes + 2 * Math.ceil(maxBytes / METADATA_SIZE);
@@ -137,6 +158,10 @@ export class MetadataTable {
     }
     const diskStarts: number[] = [];
     const memStarts: number[] = [];
+    // mksquashfs stores a block uncompressed when compressing does not shrink it, so a
+    // region larger than `keepDecoded` decodes to about as much or more: not worth
+    // collecting blocks for (only a waste of memory if this guess is wrong, never an error).
+    let kept: Block[] | undefined = region <= keepDecoded ? [] : undefined;
     let total = 0;
     let rel = 0;
     while (rel < region) {
@@ -155,11 +180,22 @@ export class MetadataTable {
       if (total > maxBytes) {
         throw new SquashfsError('UAI_SQFS_LIMIT', name, pos, `decompresses to more than ${maxBytes} bytes (limits.maxMetadataBytes)`);
       }
+      if (kept !== undefined) {
+        // Past the budget after all: this table decodes its blocks when they are read.
+        if (total > keepDecoded) kept = undefined;
+        // A copy when `out` is a view of a larger buffer (a stored block is one of `raw`, which is dropped).
+        else kept.push(blockOf(out.byteOffset === 0 && out.buffer.byteLength === out.length ? out : out.slice()));
+      }
       rel += 2 + size;
     }
     diskStarts.push(region);
     memStarts.push(total);
-    return new MetadataTable(name, start, end, raw, decompressor, diskStarts, memStarts);
+    return new MetadataTable(name, start, end, raw, decompressor, diskStarts, memStarts, kept);
+  }
+
+  /** Decoded bytes this table keeps whole (0 when it decodes blocks as they are read). */
+  get keptBytes(): number {
+    return this.#kept ? this.length : 0;
   }
 
   /** The position of reference `(block, offset)`; both are validated. */
@@ -260,9 +296,17 @@ export class MetadataTable {
     return lo;
   }
 
-  /** Block `index` decoded, from the cache or decoded again. */
+  /** Block `index` decoded: kept, cached or decoded again. */
   #block(index: number): Block {
     if (index === this.#lastIndex) return this.#last;
+    const block = this.#kept ? this.#kept[index]! : this.#decoded(index);
+    this.#lastIndex = index;
+    this.#last = block;
+    return block;
+  }
+
+  /** Block `index` from the cache, or decoded again and cached. */
+  #decoded(index: number): Block {
     let block = this.#cache.get(index);
     if (block) {
       this.#cache.delete(index);
@@ -275,15 +319,19 @@ export class MetadataTable {
       if (bytes.length !== expected) {
         throw new SquashfsError('UAI_SQFS_CORRUPTED', this.name, pos, `metadata block decoded to ${bytes.length} bytes, not the ${expected} it gave when the table was loaded`);
       }
-      // A plain Uint8Array whatever the codec returned (a Buffer from node:zlib): the fields
-      // that hold it then see one class, which keeps V8's property accesses monomorphic.
-      const plain = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      block = { bytes: plain, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+      block = blockOf(bytes);
       if (this.#cache.size >= CACHE_BLOCKS) this.#cache.delete(this.#cache.keys().next().value!);
     }
     this.#cache.set(index, block);
-    this.#lastIndex = index;
-    this.#last = block;
     return block;
   }
+}
+
+/**
+ * A decoded block as the table holds it: a plain Uint8Array whatever the codec returned (a
+ * Buffer from node:zlib), so the fields that hold it see one class, which keeps V8's
+ * property accesses monomorphic.
+ */
+function blockOf(bytes: Uint8Array): Block {
+  return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }

@@ -2,7 +2,8 @@
  * `MetadataTable` keeps a table compressed and decodes blocks when read, with a small
  * cache: runs read across block edges must equal the plain concatenation of the decoded
  * blocks, each block must be decoded about once per pass (not once per read), and a
- * block that decodes differently the second time is an error, not wrong bytes.
+ * block that decodes differently the second time is an error, not wrong bytes. A table
+ * within `keepDecoded` keeps what `load` decoded instead and never decodes again.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,12 @@ import { metadataBlocks, mksquashfs, parseSuperblock } from '../support/fixtures
 
 let dir: string;
 let image: Buffer;
+
+/** The decoded inode table of an image (the concatenation of its blocks; default the links image). */
+function decodedInodeTable(bytes = image): Buffer {
+  const sb = parseSuperblock(bytes);
+  return Buffer.concat(metadataBlocks(bytes).filter((b) => b.offset < sb.directoryTableStart).map((b) => (b.stored ? b.data : inflateSync(b.data))));
+}
 
 /** A decompressor that counts its metadata calls and can be told to cut outputs short. */
 function counting(inner: Decompressor): Decompressor & { calls: number; cut: boolean } {
@@ -52,23 +59,27 @@ afterAll(() => {
 });
 
 describe('MetadataTable', () => {
-  async function inodeTable(decompressor: Decompressor): Promise<{ table: MetadataTable; flat: Buffer }> {
-    const sb = parseSuperblock(image);
-    const blocks = metadataBlocks(image).filter((b) => b.offset < sb.directoryTableStart);
-    const flat = Buffer.concat(blocks.map((b) => (b.stored ? b.data : inflateSync(b.data))));
-    const table = await MetadataTable.load(new MemorySource(image, 'links.sqfs'), decompressor, {
+  async function inodeTable(decompressor: Decompressor, keepDecoded?: number, bytes = image): Promise<{ table: MetadataTable; flat: Buffer }> {
+    const sb = parseSuperblock(bytes);
+    const flat = decodedInodeTable(bytes);
+    const table = await MetadataTable.load(new MemorySource(bytes, 'links.sqfs'), decompressor, {
       name: 'inode table',
       start: sb.inodeTableStart,
       end: sb.directoryTableStart,
       maxBytes: 512 * 1024 * 1024,
+      ...(keepDecoded === undefined ? {} : { keepDecoded }),
     });
     return { table, flat };
   }
 
-  it('reads any run, across block edges too, as the concatenation of the decoded blocks', async () => {
-    const { table, flat } = await inodeTable(createDecompressor(1));
+  it.each([
+    ['decoded when read', undefined],
+    ['kept decoded', 64 * 1024 * 1024],
+  ])('reads any run, across block edges too, as the concatenation of the decoded blocks (%s)', async (_mode, keepDecoded) => {
+    const { table, flat } = await inodeTable(createDecompressor(1), keepDecoded);
     expect(flat.length).toBeGreaterThan(100 * 8192);
     expect(table.length).toBe(flat.length);
+    expect(table.keptBytes).toBe(keepDecoded === undefined ? 0 : flat.length);
     let seed = 7;
     const random = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -101,6 +112,39 @@ describe('MetadataTable', () => {
     expect(decompressor.calls).toBeLessThanOrEqual(5);
   });
 
+  it('a table within keepDecoded is decoded once, by load, however often it is read', async () => {
+    const decompressor = counting(createDecompressor(1));
+    const { table, flat } = await inodeTable(decompressor, decodedInodeTable().length);
+    const blocks = Math.ceil(flat.length / 8192);
+    expect(decompressor.calls).toBe(blocks);
+    for (let pass = 0; pass < 2; pass++) for (let pos = 0; pos + 1000 <= flat.length; pos += 1000) table.seek(pos, 1000, 'test');
+    expect(decompressor.calls).toBe(blocks);
+    expect(table.keptBytes).toBe(flat.length);
+  });
+
+  it('a table one byte over keepDecoded decodes its blocks when read, as with no budget', async () => {
+    const decompressor = counting(createDecompressor(1));
+    const { table, flat } = await inodeTable(decompressor, decodedInodeTable().length - 1);
+    const blocks = Math.ceil(flat.length / 8192);
+    for (let pass = 0; pass < 2; pass++) for (let pos = 0; pos + 1000 <= flat.length; pos += 1000) table.seek(pos, 1000, 'test');
+    expect(decompressor.calls).toBe(3 * blocks);
+    expect(table.keptBytes).toBe(0);
+  });
+
+  it('kept blocks stored uncompressed are copies, not views that would pin the on-disk region', async () => {
+    // -noI: every inode table block is stored as it is.
+    mksquashfs(join(dir, 'empty'), join(dir, 'stored.sqfs'), ['-pf', join(dir, 'pseudo.txt'), '-noI']);
+    const stored = readFileSync(join(dir, 'stored.sqfs'));
+    const { table, flat } = await inodeTable(createDecompressor(1), 64 * 1024 * 1024, stored);
+    expect(metadataBlocks(stored).filter((b) => b.offset < parseSuperblock(stored).directoryTableStart).every((b) => b.stored)).toBe(true);
+    expect(table.keptBytes).toBe(flat.length);
+    for (let pos = 0; pos < flat.length; pos += 8192) {
+      const at = table.seek(pos, 1, 'test');
+      expect(table.bytes[at]).toBe(flat[pos]);
+      expect(table.bytes.buffer.byteLength).toBeLessThanOrEqual(8192);
+    }
+  });
+
   it('a block that decodes to another length than at load time is UAI_SQFS_CORRUPTED, naming the block', async () => {
     const decompressor = counting(createDecompressor(1));
     const { table, flat } = await inodeTable(decompressor);
@@ -115,8 +159,15 @@ describe('MetadataTable', () => {
     expect(caught).toMatchObject({ code: 'UAI_SQFS_CORRUPTED', message: expect.stringMatching(/inode table at offset \d+: metadata block decoded to 8191 bytes, not the 8192/) });
   });
 
-  it('an image whose inode table outgrows the cache walks and gives every symlink its own target', async () => {
-    const opened = await SquashfsImage.open(new MemorySource(image, 'links.sqfs'));
+  it.each([
+    ['tables decoded when read', 0],
+    ['tables kept decoded (the default)', undefined],
+    ['only the inode table kept', 'inodes'],
+  ] as const)('an image whose inode table outgrows the cache walks and gives every symlink its own target (%s)', async (_mode, decodedTableBytes) => {
+    const inodeBytes = decodedInodeTable().length;
+    const limits =
+      decodedTableBytes === undefined ? {} : { decodedTableBytes: decodedTableBytes === 'inodes' ? inodeBytes : decodedTableBytes };
+    const opened = await SquashfsImage.open(new MemorySource(image, 'links.sqfs'), { limits });
     let links = 0;
     for await (const entry of opened.walk()) {
       if (entry.type !== 'symlink') continue;

@@ -28,9 +28,11 @@ export interface Limits {
   maxMetadataBytes: number;
   /**
    * Decoded bytes of the inode and directory tables kept from `open` (default 8 MiB,
-   * about 130k entries). Tables within it are decoded once; the tables of larger images
-   * stay compressed in memory and their blocks are decoded when read (again on each pass).
-   * Not a safety limit: it trades memory for the CPU of decoding metadata twice or more.
+   * about 130k entries), offered to the inode table first and the rest to the directory
+   * table. Tables within it are decoded once and held as one buffer of their decoded size
+   * (so they never hold more than this, however their blocks are cut); the tables of
+   * larger images stay compressed in memory and their blocks are decoded when read (again
+   * on each pass). It trades memory for the CPU of decoding metadata twice or more.
    */
   decodedTableBytes: number;
 }

@@ -7,8 +7,9 @@
  * entries that cross blocks read as one run. Blocks are decoded when read, and the last
  * few are cached: the decoded tables of a 600k-entry image would take ~36 MB for the
  * whole run, where the compressed region takes ~16 MB and the cache 512 KiB. A table that
- * decodes to at most `keepDecoded` bytes (a small image's) keeps the blocks `load`
- * decoded instead and drops its compressed region: it is never decoded twice.
+ * decodes to at most `keepDecoded` bytes (a small image's) keeps what `load` decoded
+ * instead, copied into one buffer of exactly that size, and drops its compressed region:
+ * it is never decoded twice, and a run across blocks is never joined.
  */
 import type { ByteSource } from '../source/byte-source.ts';
 import type { Decompressor } from './compression/decompressor.ts';
@@ -80,8 +81,9 @@ export interface MetadataTableOptions {
   /** Most decompressed bytes (UAI_SQFS_LIMIT past it). */
   maxBytes: number;
   /**
-   * Keep the decoded blocks when the table decodes to at most this many bytes (default
-   * 0: never). Saves decoding every block again on each pass, at the decoded size's memory.
+   * Keep the table decoded when it decodes to at most this many bytes and its on-disk
+   * region is no larger (default 0: never). Saves decoding every block again on each
+   * pass; the table then holds one buffer of its decoded size instead of the region.
    */
   keepDecoded?: number;
   signal?: AbortSignal;
@@ -101,8 +103,8 @@ export class MetadataTable {
   /** Per block: on-disk start (relative to `start`) and decoded start; one extra entry at the end. */
   readonly #diskStarts: number[];
   readonly #memStarts: number[];
-  /** Every block decoded, by index, when the table was small enough to keep them (then `#raw` is empty). */
-  readonly #kept: Block[] | undefined;
+  /** The whole table decoded, when it was small enough to keep (then `#raw` is empty and no block is decoded again). */
+  readonly #whole: Block | undefined;
   /** Decoded blocks by index, least recently used first (tables not kept whole). */
   readonly #cache = new Map<number, Block>();
   #lastIndex = -1;
@@ -119,13 +121,13 @@ export class MetadataTable {
     decompressor: Decompressor,
     diskStarts: number[],
     memStarts: number[],
-    kept: Block[] | undefined,
+    whole: Uint8Array | undefined,
   ) {
     this.name = name;
     this.start = start;
     this.end = end;
-    this.#kept = kept;
-    this.#raw = kept ? EMPTY : raw;
+    this.#whole = whole && blockOf(whole);
+    this.#raw = whole ? EMPTY : raw;
     this.#decompressor = decompressor;
     this.#diskStarts = diskStarts;
     this.#memStarts = memStarts;
@@ -158,10 +160,12 @@ export class MetadataTable {
     }
     const diskStarts: number[] = [];
     const memStarts: number[] = [];
-    // mksquashfs stores a block uncompressed when compressing does not shrink it, so a
-    // region larger than `keepDecoded` decodes to about as much or more: not worth
-    // collecting blocks for (only a waste of memory if this guess is wrong, never an error).
-    let kept: Block[] | undefined = region <= keepDecoded ? [] : undefined;
+    // The decoded bytes are copied into `kept` as they come (never the codec's buffers,
+    // which can be views of far larger ones: node:zlib hands out slices of 64 KiB), so a
+    // table of many tiny blocks holds no more than its decoded size. mksquashfs stores a
+    // block uncompressed when compressing does not shrink it, so a region larger than
+    // `keepDecoded` decodes to about as much or more: such a table is not collected.
+    let kept: Uint8Array | undefined = region <= keepDecoded ? new Uint8Array(Math.min(keepDecoded, Math.max(METADATA_SIZE, 3 * region))) : undefined;
     let total = 0;
     let rel = 0;
     while (rel < region) {
@@ -181,21 +185,24 @@ export class MetadataTable {
         throw new SquashfsError('UAI_SQFS_LIMIT', name, pos, `decompresses to more than ${maxBytes} bytes (limits.maxMetadataBytes)`);
       }
       if (kept !== undefined) {
-        // Past the budget after all: this table decodes its blocks when they are read.
-        if (total > keepDecoded) kept = undefined;
-        // A copy when `out` is a view of a larger buffer (a stored block is one of `raw`, which is dropped).
-        else kept.push(blockOf(out.byteOffset === 0 && out.buffer.byteLength === out.length ? out : out.slice()));
+        if (total > keepDecoded) {
+          kept = undefined; // past the budget after all: this table decodes its blocks when they are read
+        } else {
+          if (total > kept.length) kept = grown(kept, total - out.length, Math.min(keepDecoded, Math.max(total, 2 * kept.length)));
+          kept.set(out, total - out.length);
+        }
       }
       rel += 2 + size;
     }
     diskStarts.push(region);
     memStarts.push(total);
-    return new MetadataTable(name, start, end, raw, decompressor, diskStarts, memStarts, kept);
+    const whole = kept === undefined || kept.length === total ? kept : kept.slice(0, total);
+    return new MetadataTable(name, start, end, raw, decompressor, diskStarts, memStarts, whole);
   }
 
   /** Decoded bytes this table keeps whole (0 when it decodes blocks as they are read). */
   get keptBytes(): number {
-    return this.#kept ? this.length : 0;
+    return this.#whole ? this.length : 0;
   }
 
   /** The position of reference `(block, offset)`; both are validated. */
@@ -231,9 +238,10 @@ export class MetadataTable {
 
   /**
    * Makes `bytes` and `view` hold the decoded run `[pos, pos + length)` and returns where
-   * it starts in them: a cached block when the run lies in one (no copy, nothing
-   * allocated), else a copy joined from the blocks it spans. Earlier `bytes`/`view` stay
-   * valid (nothing is ever overwritten), they are just no longer the table's. Throws like
+   * it starts in them: the whole table when it is kept decoded, a cached block when the
+   * run lies in one (no copy, nothing allocated), else a copy joined from the blocks it
+   * spans. Earlier `bytes`/`view` stay valid (nothing is ever overwritten), they are just
+   * no longer the table's. Throws like
    * `need` when the run passes the table end. Seek first, then read `view`:
    * `table.view.getUint32(table.seek(…))` reads the view from before the seek.
    */
@@ -243,6 +251,11 @@ export class MetadataTable {
       this.bytes = EMPTY;
       this.view = EMPTY_VIEW;
       return 0;
+    }
+    if (this.#whole) {
+      this.bytes = this.#whole.bytes;
+      this.view = this.#whole.view;
+      return pos;
     }
     let index = this.#indexOf(pos);
     let block = this.#block(index);
@@ -296,17 +309,9 @@ export class MetadataTable {
     return lo;
   }
 
-  /** Block `index` decoded: kept, cached or decoded again. */
+  /** Block `index` decoded, from the cache or decoded again. */
   #block(index: number): Block {
     if (index === this.#lastIndex) return this.#last;
-    const block = this.#kept ? this.#kept[index]! : this.#decoded(index);
-    this.#lastIndex = index;
-    this.#last = block;
-    return block;
-  }
-
-  /** Block `index` from the cache, or decoded again and cached. */
-  #decoded(index: number): Block {
     let block = this.#cache.get(index);
     if (block) {
       this.#cache.delete(index);
@@ -323,8 +328,17 @@ export class MetadataTable {
       if (this.#cache.size >= CACHE_BLOCKS) this.#cache.delete(this.#cache.keys().next().value!);
     }
     this.#cache.set(index, block);
+    this.#lastIndex = index;
+    this.#last = block;
     return block;
   }
+}
+
+/** `bytes` with its first `used` bytes in a new buffer of `size` bytes. */
+function grown(bytes: Uint8Array, used: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  out.set(bytes.subarray(0, used));
+  return out;
 }
 
 /**

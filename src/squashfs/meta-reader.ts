@@ -241,8 +241,8 @@ export class MetadataTable {
    * it starts in them: the whole table when it is kept decoded, a cached block when the
    * run lies in one (no copy, nothing allocated), else a copy joined from the blocks it
    * spans. Earlier `bytes`/`view` stay valid (nothing is ever overwritten), they are just
-   * no longer the table's. Throws like
-   * `need` when the run passes the table end. Seek first, then read `view`:
+   * no longer the table's. Throws like `need` when the run passes the table end. Seek
+   * first, then read `view`:
    * `table.view.getUint32(table.seek(…))` reads the view from before the seek.
    */
   seek(pos: number, length: number, what: Describe): number {

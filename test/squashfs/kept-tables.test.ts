@@ -7,12 +7,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemorySource } from '../../src/source/index.ts';
 import { SquashfsImage } from '../../src/squashfs/index.ts';
 import type { Decompressor } from '../../src/squashfs/compression/index.ts';
-import { metadataBlocks, mksquashfs, parseSuperblock } from '../support/fixtures.ts';
+import { decodedTables, mksquashfs } from '../support/fixtures.ts';
 
 const counter = vi.hoisted(() => ({ metadataCalls: 0 }));
 
@@ -51,11 +50,9 @@ beforeAll(() => {
   writeFileSync(join(dir, 'pseudo.txt'), lines.join('\n') + '\n');
   mksquashfs(join(dir, 'empty'), join(dir, 'tables.sqfs'), ['-pf', join(dir, 'pseudo.txt')]);
   image = readFileSync(join(dir, 'tables.sqfs'));
-  const sb = parseSuperblock(image);
-  const decoded = (blocks: ReturnType<typeof metadataBlocks>) => blocks.reduce((n, b) => n + (b.stored ? b.data.length : inflateSync(b.data).length), 0);
-  const blocks = metadataBlocks(image);
-  inodeBytes = decoded(blocks.filter((b) => b.offset < sb.directoryTableStart));
-  directoryBytes = decoded(blocks.filter((b) => b.offset >= sb.directoryTableStart));
+  const tables = decodedTables(image);
+  inodeBytes = tables.inodes.length;
+  directoryBytes = tables.directories.length;
 });
 
 afterAll(() => {

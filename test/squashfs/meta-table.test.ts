@@ -9,21 +9,20 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemorySource } from '../../src/source/index.ts';
 import { SquashfsImage } from '../../src/squashfs/index.ts';
 import { MetadataTable } from '../../src/squashfs/meta-reader.ts';
 import { createDecompressor, type Decompressor } from '../../src/squashfs/compression/index.ts';
-import { metadataBlocks, mksquashfs, parseSuperblock } from '../support/fixtures.ts';
+import { decodedTables, metadataBlocks, mksquashfs, parseSuperblock } from '../support/fixtures.ts';
 
 let dir: string;
 let image: Buffer;
 
-/** The decoded inode table of an image (the concatenation of its blocks; default the links image). */
+/** The decoded inode table of an image (default the links image). */
 function decodedInodeTable(bytes = image): Buffer {
-  const sb = parseSuperblock(bytes);
-  return Buffer.concat(metadataBlocks(bytes).filter((b) => b.offset < sb.directoryTableStart).map((b) => (b.stored ? b.data : inflateSync(b.data))));
+  return decodedTables(bytes).inodes;
 }
 
 /** A decompressor that counts its metadata calls and can be told to cut outputs short. */

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inflateSync } from 'node:zlib';
 import { expect } from 'vitest';
 import { FileSource } from '../../src/source/index.ts';
 import { SquashfsImage, type Entry } from '../../src/squashfs/index.ts';
@@ -172,6 +173,14 @@ export function metadataBlocks(image: Uint8Array): RawBlock[] {
   const ends = [sb.fragments > 0 ? firstLocation(image, sb.fragmentTableStart) : -1, firstLocation(image, sb.lookupTableStart), firstLocation(image, sb.idTableStart)].filter((x) => x > 0);
   const dirEnd = Math.min(...ends);
   return [...metadataRun(image, sb.inodeTableStart, sb.directoryTableStart), ...metadataRun(image, sb.directoryTableStart, dirEnd)];
+}
+
+/** The decoded inode and directory tables of a gzip image (each the concatenation of its blocks). */
+export function decodedTables(image: Uint8Array): { inodes: Buffer; directories: Buffer } {
+  const sb = parseSuperblock(image);
+  const blocks = metadataBlocks(image);
+  const decode = (list: RawBlock[]) => Buffer.concat(list.map((b) => (b.stored ? b.data : inflateSync(b.data))));
+  return { inodes: decode(blocks.filter((b) => b.offset < sb.directoryTableStart)), directories: decode(blocks.filter((b) => b.offset >= sb.directoryTableStart)) };
 }
 
 /** Every fragment block, decoding the fragment table's metadata with `decodeMeta`. */
